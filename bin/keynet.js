@@ -1,0 +1,22 @@
+#!/usr/bin/env node
+// Runs the Keynet CLI under the Node 22 runtime the project installs (libp2p 3 and the
+// TypeScript sources need it), whatever `node` the caller's shell finds first.
+import { spawnSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const main = join(root, 'src', 'cli', 'main.ts')
+const major = Number(process.versions.node.split('.')[0])
+let runtime = process.execPath
+if (major < 22) {
+  runtime = join(root, 'node_modules', 'node', 'bin', 'node')
+  if (!existsSync(runtime)) {
+    console.error('keynet: Node 22 or newer is needed; run `npm ci` in the Keynet folder to install it')
+    process.exit(1)
+  }
+}
+const result = spawnSync(runtime, ['--disable-warning=ExperimentalWarning', main, ...process.argv.slice(2)], { stdio: 'inherit' })
+if (result.error) { console.error(`keynet: ${result.error.message}`); process.exit(1) }
+process.exit(result.status ?? (result.signal ? 1 : 0))

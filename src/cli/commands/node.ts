@@ -1,0 +1,126 @@
+import type { Command } from 'commander'
+import { rmSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { Keystore, keynetHome } from '../../services/keystore/keystore.ts'
+import { startDevnet, stopDevnet, waitForDevnet, readDevnet, isAlive } from '../../node/devnet.ts'
+import { knownRoles, startNode } from '../../node/node.ts'
+import { defaultDevnetDir, type GlobalOptions } from '../context.ts'
+import { positive } from './name.ts'
+
+const collect = (v: string, prev: string[] = []): string[] => [...prev, v]
+
+export function nodeCommands (program: Command, globals: () => GlobalOptions): void {
+  const node = program.command('node').description('run a Keynet node')
+  node.command('start')
+    .description('run one node in the foreground until Ctrl-C')
+    .option('--roles <roles>', `comma-separated roles (${knownRoles.join(', ')})`, 'validator')
+    .requiredOption('--data <dir>', 'data folder (keys, ledger store)')
+    .option('--genesis <file>', "the network's genesis.json (needed on first start)")
+    .option('--listen <multiaddr>', 'libp2p listen address (repeatable)', collect)
+    .option('--announce <multiaddr>', 'address to announce to peers (repeatable)', collect)
+    .option('--bootstrap <multiaddr>', 'peer to join through, with /p2p/<id> (repeatable)', collect)
+    .option('--api-listen <host:port>', 'HTTP API listen address', '127.0.0.1:7700')
+    .action(async (o: { roles: string, data: string, genesis?: string, listen?: string[], announce?: string[], bootstrap?: string[], apiListen: string }) => {
+      const roles = o.roles.split(',').map(r => r.trim()).filter(r => r !== '')
+      for (const r of roles) if (!(knownRoles as readonly string[]).includes(r)) throw new Error(`unknown role "${r}"; known roles: ${knownRoles.join(', ')}`)
+      const log = (line: string): void => { process.stdout.write(`${new Date().toISOString()} ${line}\n`) }
+      const running = await startNode({
+        dataDir: o.data,
+        roles,
+        listen: o.listen ?? ['/ip4/0.0.0.0/tcp/7701'],
+        announce: o.announce ?? [],
+        bootstrap: o.bootstrap ?? [],
+        api: o.apiListen,
+        ...(o.genesis === undefined ? {} : { genesisFile: o.genesis }),
+        log
+      })
+      const shutdown = (signal: string): void => {
+        log(`${signal}: stopping`)
+        running.stop().then(() => process.exit(0), err => { log(`stop failed: ${(err as Error).message}`); process.exit(1) })
+      }
+      process.once('SIGINT', () => shutdown('SIGINT'))
+      process.once('SIGTERM', () => shutdown('SIGTERM'))
+    })
+  void globals
+}
+
+export function devnetCommands (program: Command, globals: () => GlobalOptions): void {
+  const dirOption = (): string => defaultDevnetDir(globals().home ?? keynetHome())
+  const devnet = program.command('devnet')
+    .description('a local network of validator processes on 127.0.0.1 (foreground; Ctrl-C stops it all)')
+    .option('--dir <dir>', 'devnet folder (default: $KEYNET_HOME/devnet)')
+    .option('--validators <n>', 'number of validators', '4')
+    .option('--fresh', 'delete the folder first: a new chain')
+    .action(async (o: { dir?: string, validators: string, fresh?: boolean }) => {
+      const dir = resolve(o.dir ?? dirOption())
+      if (o.fresh === true) rmSync(dir, { recursive: true, force: true })
+      const log = (line: string): void => { process.stdout.write(`${line}\n`) }
+      const { file, children } = await startDevnet({ dir, validators: positive(o.validators, '--validators'), fund: keystoreAddresses(globals()), log, detached: false })
+      let stopping = false
+      const stop = (): void => {
+        if (stopping) return
+        stopping = true
+        log('stopping the devnet…')
+        for (const c of children) c.kill('SIGTERM')
+        setTimeout(() => { for (const c of children) if (c.exitCode === null) c.kill('SIGKILL') }, 5000).unref()
+      }
+      process.on('SIGINT', stop)
+      process.on('SIGTERM', stop)
+      let exited = 0
+      for (const c of children) {
+        c.on('exit', () => {
+          exited++
+          if (!stopping) { log('a validator exited; stopping the rest'); stop() }
+          if (exited === children.length) process.exit(stopping ? 0 : 1)
+        })
+      }
+      await waitForDevnet(file, { minHeight: 1, timeoutMs: 60_000 })
+      log('')
+      log(`Keynet devnet is up: chain ${file.chainId}, ${file.nodes.length} validators, data in ${dir}`)
+      for (const n of file.nodes) log(`  ${n.name}  api ${n.api}  p2p ${n.p2p}  pid ${n.pid}`)
+      log(`  developer account ${file.devAccount.address} (funded; the CLI signs with it by default)`)
+      log('Try:  npx keynet name register mysite.key  &&  npx keynet name show mysite.key --verify')
+      log('Ctrl-C stops every node.')
+      log('')
+    })
+
+  devnet.command('up')
+    .description('start a devnet in the background; returns once it commits blocks')
+    .option('--dir <dir>', 'devnet folder (default: $KEYNET_HOME/devnet)')
+    .option('--validators <n>', 'number of validators', '4')
+    .option('--timeout <ms>', 'how long to wait for the first blocks', '60000')
+    .action(async (o: { dir?: string, validators: string, timeout: string }) => {
+      const dir = resolve(o.dir ?? dirOption())
+      const g = globals()
+      const say = (line: string): void => { if (g.json !== true) process.stderr.write(`${line}\n`) }
+      const { file } = await startDevnet({ dir, validators: positive(o.validators, '--validators'), fund: keystoreAddresses(g), log: say, detached: true })
+      say(`started ${file.nodes.length} validators; waiting for blocks…`)
+      try {
+        await waitForDevnet(file, { minHeight: 2, timeoutMs: positive(o.timeout, '--timeout'), onProgress: line => say(`  ${line}`) })
+      } catch (err) {
+        await stopDevnet(dir)
+        throw err
+      }
+      if (g.json === true) process.stdout.write(`${JSON.stringify(file, null, 2)}\n`)
+      else {
+        process.stdout.write(`devnet up in ${dir} (chain ${file.chainId})\n`)
+        for (const n of file.nodes) process.stdout.write(`  ${n.name}  api ${n.api}  pid ${n.pid}\n`)
+      }
+    })
+
+  devnet.command('down')
+    .description('stop a background devnet')
+    .option('--dir <dir>', 'devnet folder (default: $KEYNET_HOME/devnet)')
+    .action(async (o: { dir?: string }) => {
+      const dir = resolve(o.dir ?? dirOption())
+      const stopped = await stopDevnet(dir)
+      const left = readDevnet(dir)?.nodes.filter(n => isAlive(n.pid)) ?? []
+      if (left.length > 0) throw new Error(`pids ${left.map(n => n.pid).join(', ')} are still running`)
+      process.stdout.write(`stopped ${stopped.length} node(s) in ${dir}\n`)
+    })
+}
+
+function keystoreAddresses (g: GlobalOptions): Uint8Array[] {
+  const store = new Keystore(g.home ?? keynetHome())
+  return store.list().map(name => store.describe(name).address)
+}

@@ -1,0 +1,36 @@
+import './quiet-warnings.ts'
+import { Command, CommanderError } from 'commander'
+import { errorBody } from '../foundations/errors.ts'
+import { accountCommands, statusCommand } from './commands/account.ts'
+import { initCommand } from './commands/init.ts'
+import { nameCommands } from './commands/name.ts'
+import { devnetCommands, nodeCommands } from './commands/node.ts'
+import type { GlobalOptions } from './context.ts'
+
+const program = new Command()
+program
+  .name('keynet')
+  .description('Keynet: .key names on a Byzantine-fault-tolerant ledger, and the nodes that run it')
+  .option('--api <url>', 'node API to talk to (default: KEYNET_API, else the local devnet)')
+  .option('--json', 'print machine-readable JSON')
+  .option('--from <identity>', 'keystore identity to sign with ("dev" = the devnet developer account)')
+  .option('--home <dir>', 'Keynet home folder (default: KEYNET_HOME, else ~/.keynet)')
+  .showHelpAfterError()
+  .exitOverride()
+
+const globals = (): GlobalOptions => program.opts<GlobalOptions>()
+initCommand(program, globals)
+nodeCommands(program, globals)
+devnetCommands(program, globals)
+nameCommands(program, globals)
+accountCommands(program, globals)
+statusCommand(program, globals)
+
+try {
+  await program.parseAsync(process.argv)
+} catch (err) {
+  if (err instanceof CommanderError) process.exit(err.exitCode)
+  if (program.opts<GlobalOptions>().json === true) process.stdout.write(`${JSON.stringify(errorBody(err))}\n`)
+  else process.stderr.write(`keynet: ${(err as Error).name}: ${(err as Error).message}\n`)
+  process.exit(1)
+}

@@ -1,0 +1,80 @@
+/**
+ * The JSON shapes of the node API, shared by the server routes and the typed client. Bytes are
+ * lowercase hex. `docs/api/openapi.json` documents the same shapes for other languages.
+ */
+import type { NameRecords } from '../../core/ledger/types.ts'
+
+export interface StatusView {
+  chainId: string
+  nodeId: string
+  roles: string[]
+  height: number
+  lastBlockHash: string
+  stateRoot: string
+  /** Ledger time of the last block (ms since the epoch). */
+  time: number
+  validators: Array<{ name: string, publicKey: string, power: number }>
+  /** This node's consensus position: the height and round it is working on. */
+  consensus: { height: number, round: number, step: string }
+  peers: number
+  mempool: number
+  p2p: string[]
+}
+
+export interface AccountView { address: string, balance: number, nonce: number, pendingNonce: number }
+
+export interface NameView {
+  name: string
+  owner: string
+  registeredAt: number
+  expiresAt: number
+  status: 'active' | 'grace' | 'expired'
+  version: number
+  records: NameRecords
+  /** Height of the state this answer was read from. */
+  height: number
+}
+
+/** Everything a light client needs to check a name answer without trusting the node. */
+export interface NameProofView {
+  name: string
+  /** Encoded name entry (hex), or null when the proof shows the name is absent. */
+  entry: string | null
+  /** Encoded state proof against the header's state root. */
+  proof: string
+  /** Encoded block header whose state root the proof is against. */
+  header: string
+  /** Encoded commit certificate (>2/3 precommits) for that header. */
+  certificate: string
+  /** For a sub-name: the same for its root name, whose expiry it follows. */
+  root?: { entry: string | null, proof: string }
+}
+
+export interface TxSubmitted { id: string }
+
+export interface TxStatusView {
+  id: string
+  status: 'pending' | 'committed' | 'unknown'
+  height?: number
+  index?: number
+  error?: { name: string, message: string }
+}
+
+export interface BlockView {
+  height: number
+  hash: string
+  time: number
+  parentHash: string
+  stateRoot: string
+  proposer: string
+  txCount: number
+  txs: string[]
+}
+
+export interface GenesisView {
+  chainId: string
+  time: number
+  params: Record<string, unknown>
+  validators: Array<{ name: string, publicKey: string, power: number }>
+  accounts: Array<{ address: string, balance: number }>
+}

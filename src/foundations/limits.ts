@@ -1,0 +1,50 @@
+/**
+ * Every bound of the protocol and node in one place, each with its reason. `docs/LIMITS.md`
+ * lists them for operators; relationships between them are asserted when this module loads.
+ */
+import assert from 'node:assert/strict'
+
+/** A signed transaction on the wire: a name record (4 KiB) plus envelope and signature fits. */
+export const maxTxBytes = 6 * 1024
+/** Records of one name, encoded: keeps a name's state proof small and state growth bounded. */
+export const maxRecordBytes = 4096
+/** Transactions in one block: bounds execution time of one proposal (~0.5 s of verification). */
+export const maxBlockTxs = 4000
+/** A proposed block on the wire (gossip message limit is above it). */
+export const maxBlockBytes = 8 * 1024 * 1024
+/** Pending transactions a node holds; past it new submissions get MempoolFullError (503). */
+export const maxMempoolTxs = 50_000
+/** Pending transactions of one sender: one account cannot fill the mempool alone. */
+export const maxMempoolTxsPerSender = 10_000
+/** How far ahead of the account's nonce a pending transaction may be. */
+export const maxNonceGap = 10_000
+/** Body of an HTTP API request. */
+export const maxApiBodyBytes = 2 * 1024 * 1024
+/** Transactions in one API batch submission. */
+export const maxApiBatchTxs = 2000
+/** Blocks served per block-sync request: a response stays well under the stream limit. */
+export const maxSyncBlocksPerRequest = 64
+/** Bytes of one block-sync response. */
+export const maxSyncResponseBytes = 32 * 1024 * 1024
+/** Evidence items in one block. */
+export const maxBlockEvidence = 64
+/** A block's time may run ahead of its parent's by at most this, so a Byzantine proposer can move ledger time only slowly. */
+export const maxBlockTimeStepMs = 60_000
+/** Name grammar (RFC 1035 / UTS-46 shape). */
+export const maxLabelChars = 63
+export const maxNameChars = 253
+/** Sub-name depth under a registered `label.key` (blog.mysite.key is depth 1). */
+export const maxSubNameDepth = 4
+/** Text records per name and their key length. */
+export const maxTextRecords = 32
+export const maxTextKeyChars = 64
+/** Service endpoints and shards per name. */
+export const maxServiceEndpoints = 32
+export const maxShards = 256
+/** Terms paid in advance by one register/renew. */
+export const maxTermsPerTx = 10
+
+assert.ok(maxRecordBytes + 1024 < maxTxBytes, 'a full record must fit in a transaction')
+assert.ok(maxBlockTxs * maxTxBytes <= maxBlockBytes * 4, 'block byte limit must not be far below its tx limit')
+assert.ok(maxApiBatchTxs * maxTxBytes <= maxApiBodyBytes * 8, 'API body limit must fit a useful batch')
+assert.ok(maxMempoolTxsPerSender <= maxMempoolTxs)

@@ -1,0 +1,552 @@
+import { EventEmitter } from 'node:events'
+import { equalBytes, fromHex, toHex } from '../../foundations/bytes.ts'
+import { signBytes, verifyBytes, type KeyPair } from '../../foundations/crypto.ts'
+import { decode, encode } from '../../foundations/encoding.ts'
+import { KeynetError, MalformedMessageError } from '../../foundations/errors.ts'
+import { sha256 } from '../../foundations/hash.ts'
+import { maxBlockEvidence, maxBlockTxs, maxSyncBlocksPerRequest, maxSyncResponseBytes } from '../../foundations/limits.ts'
+import type { Clock } from '../../foundations/clock.ts'
+import * as shape from '../../foundations/shape.ts'
+import { authMapFrom } from '../../core/auth-map/index.ts'
+import { blockHash, decodeBlock, decodeHeader, encodeBlock, encodeHeader } from '../../core/ledger/block.ts'
+import { buildBlock, executeBlock, genesisChain, type BlockOutcome, type ChainState, type ExecutionHooks } from '../../core/ledger/chain.ts'
+import { applyTx } from '../../core/ledger/apply.ts'
+import { StateView } from '../../core/ledger/state.ts'
+import { decodeSignedTx, senderOf, txId, verifyTxSignature } from '../../core/ledger/tx.ts'
+import type { Block, Genesis, SignedTx } from '../../core/ledger/types.ts'
+import {
+  decodeCertificate, decodeMessage, decodeSigningRecord, messageHeight, encodeCertificate, encodeEvidence, encodeMessage, encodeSigningRecord, evidenceId, initialState, step, verifyCommitCertificate,
+  type ConsensusAction, type ConsensusContext, type ConsensusEvent, type ConsensusState, type Validator
+} from '../../core/consensus/index.ts'
+import type { LedgerStore } from '../store/ledger-store.ts'
+import { Mempool } from './mempool.ts'
+
+/** What the ledger node needs from the p2p host. */
+export interface LedgerNetwork {
+  publish: (topic: string, data: Uint8Array) => Promise<void>
+  subscribe: (topic: string, handler: (data: Uint8Array, from: string) => void) => void
+  handle: (protocol: string, handler: (request: Uint8Array, from: string, signal: AbortSignal) => Promise<Uint8Array>, opts?: { maxRequestBytes?: number }) => Promise<void>
+  request: (peer: string, protocol: string, data: Uint8Array, opts?: { signal?: AbortSignal, timeoutMs?: number, maxResponseBytes?: number }) => Promise<Uint8Array>
+  peers: () => string[]
+  penalise: (peer: string, reason: string) => void
+}
+
+export interface ConsensusTimeouts { proposeMs: number, prevoteMs: number, precommitMs: number, roundIncrementMs: number }
+
+export interface LedgerNodeInit {
+  genesis: Genesis
+  store: LedgerStore
+  network: LedgerNetwork
+  clock: Clock
+  /** The validator key; absent on nodes that follow the chain without voting. */
+  validatorKey?: KeyPair
+  log?: (line: string) => void
+  timeouts?: Partial<ConsensusTimeouts>
+  /** With no transactions waiting, a new block is started at most this often. */
+  emptyBlockIntervalMs?: number
+  /** Tx gossip is batched for this long (or until the batch is full). */
+  txGossipDelayMs?: number
+}
+
+/** A committed block as announced to listeners. */
+export interface CommittedBlock { height: number, hash: Uint8Array, block: Block, outcome: BlockOutcome }
+
+const defaultTimeouts: ConsensusTimeouts = { proposeMs: 1000, prevoteMs: 500, precommitMs: 500, roundIncrementMs: 500 }
+/** Blocks whose execution result is kept while consensus decides (one per round, a few rounds). */
+const maxCachedOutcomes = 16
+/** Transactions per gossip batch. */
+const maxTxBatch = 512
+const statusPollMs = 2000
+
+/**
+ * A node's ledger: the committed chain (in memory and on disk), the mempool, the consensus
+ * driver that runs the pure Tendermint step function against real timers and the p2p network,
+ * and block sync for a node that fell behind. Queries read the in-memory chain, which only
+ * changes by whole blocks.
+ */
+export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
+  readonly genesis: Genesis
+  readonly validators: Validator[]
+  readonly mempool: Mempool
+  private readonly init: LedgerNodeInit
+  private readonly log: (line: string) => void
+  private readonly topics: { consensus: string, txs: string }
+  private readonly protocols: { sync: string, status: string }
+  private readonly ctx: ConsensusContext
+  private chainState: ChainState
+  private lastCommit: { header: Uint8Array, certificate: Uint8Array } | undefined
+  private cs: ConsensusState
+  private readonly events: ConsensusEvent[] = []
+  private stepping = false
+  private readonly timers = new Set<NodeJS.Timeout>()
+  private readonly outcomes = new Map<string, BlockOutcome & { block: Block }>()
+  private readonly pendingEvidence = new Map<string, Uint8Array>()
+  private readonly peerHeights = new Map<string, number>()
+  private readonly waiters = new Map<string, Set<() => void>>()
+  private txBatch: Uint8Array[] = []
+  private txBatchTimer: NodeJS.Timeout | undefined
+  private startHeightTimer: NodeJS.Timeout | undefined
+  private heightWaiting: number | undefined
+  private syncing = false
+  private running = false
+
+  constructor (init: LedgerNodeInit) {
+    super()
+    this.init = init
+    this.genesis = init.genesis
+    this.log = init.log ?? (() => {})
+    this.validators = init.genesis.validators.map(v => ({ publicKey: v.publicKey, power: v.power }))
+    const chainId = init.genesis.chainId
+    this.topics = { consensus: `/keynet/${chainId}/consensus/1`, txs: `/keynet/${chainId}/txs/1` }
+    this.protocols = { sync: `/keynet/${chainId}/sync/1`, status: `/keynet/${chainId}/status/1` }
+    this.chainState = this.loadChain()
+    this.mempool = new Mempool({
+      chainId,
+      minTxFee: init.genesis.params.minTxFee,
+      accountNonce: address => this.view().account(address).nonce
+    })
+    const key = init.validatorKey
+    this.ctx = {
+      chainId,
+      sign: bytes => {
+        if (key === undefined) throw new Error('a non-validator never signs votes')
+        return signBytes(key.secretKey, bytes)
+      },
+      verify: verifyBytes,
+      validate: (height, value) => this.validateValue(height, value),
+      hashValue: value => this.hashValue(value),
+      timeouts: { ...defaultTimeouts, ...init.timeouts }
+    }
+    const signingRaw = init.store.getMeta('signing')
+    const isValidator = key !== undefined && this.validators.some(v => equalBytes(v.publicKey, key.publicKey))
+    this.cs = initialState({
+      height: this.chainState.height + 1,
+      validators: this.validators,
+      ...(isValidator ? { self: key.publicKey } : {}),
+      ...(signingRaw === undefined ? {} : { signingRecord: decodeSigningRecord(signingRaw) })
+    })
+  }
+
+  get store (): LedgerStore { return this.init.store }
+
+  /** The committed chain state: height, last hash, ledger time and the state map. */
+  get chain (): ChainState { return this.chainState }
+
+  /** Header and certificate of the last committed block (what a light client checks). */
+  get lastCommitted (): { header: Uint8Array, certificate: Uint8Array } | undefined { return this.lastCommit }
+
+  get consensusPosition (): { height: number, round: number, step: string } {
+    return { height: this.cs.height, round: this.cs.round, step: this.cs.step }
+  }
+
+  async start (): Promise<void> {
+    this.running = true
+    const net = this.init.network
+    net.subscribe(this.topics.consensus, (data, from) => this.onConsensusMessage(data, from))
+    net.subscribe(this.topics.txs, (data, from) => this.onTxBatch(data, from))
+    await net.handle(this.protocols.sync, async request => this.serveSync(request), { maxRequestBytes: 64 })
+    await net.handle(this.protocols.status, async () => encode({ height: this.chainState.height }), { maxRequestBytes: 64 })
+    this.every(statusPollMs, () => { void this.pollPeers() })
+    this.feed({ type: 'start-height', height: this.chainState.height + 1, validators: this.validators })
+    this.log(`ledger: at height ${this.chainState.height}, state root ${toHex(this.chainState.state.root).slice(0, 16)}…`)
+  }
+
+  stop (): void {
+    this.running = false
+    for (const t of this.timers) clearTimeout(t)
+    this.timers.clear()
+    if (this.txBatchTimer !== undefined) clearTimeout(this.txBatchTimer)
+    if (this.startHeightTimer !== undefined) clearTimeout(this.startHeightTimer)
+  }
+
+  /**
+   * Admits a transaction to the mempool and gossips it; throws the reason when it cannot be
+   * admitted. A transaction that is next in its sender's sequence is first tried against the
+   * committed state, so a failure the ledger would record (name taken, …) is reported at once.
+   */
+  submit (encoded: Uint8Array): string {
+    if (this.mempool.has(encoded)) return toHex(txId(encoded))
+    const signed = decodeSignedTx(encoded)
+    const expected = this.view().account(senderOf(signed.tx)).nonce
+    if (signed.tx.nonce === expected) this.dryRun(signed)
+    const id = this.mempool.add(encoded)
+    this.gossipTx(encoded)
+    this.maybeStartWaitingHeight()
+    return id
+  }
+
+  /** Where a transaction stands; resolves early once it commits when `waitMs` > 0. */
+  async txStatus (id: string, waitMs = 0, signal?: AbortSignal): Promise<{ status: 'pending' | 'committed' | 'unknown', height?: number, index?: number, error?: { name: string, message: string } }> {
+    const idBytes = shape.bytes(safeHex(id), 'transaction id', 32)
+    const committed = (): ReturnType<LedgerStore['tx']> => this.init.store.tx(idBytes)
+    let found = committed()
+    if (found === undefined && waitMs > 0) {
+      await this.waitFor(id, Math.min(waitMs, 60_000), signal)
+      found = committed()
+    }
+    if (found !== undefined) return { status: 'committed', ...found }
+    return { status: this.mempool.hasId(id) ? 'pending' : 'unknown' }
+  }
+
+  /** Highest height any peer reported. */
+  get bestKnownHeight (): number {
+    return Math.max(this.chainState.height, ...this.peerHeights.values())
+  }
+
+  /** A read-only view of the committed state. */
+  view (): StateView {
+    return new StateView(this.chainState.state)
+  }
+
+  private loadChain (): ChainState {
+    const { store, genesis } = this.init
+    const height = store.height()
+    const base = genesisChain(genesis)
+    if (height === 0) return base
+    const last = store.block(height)
+    if (last === undefined) throw new Error(`store reports height ${height} but has no block there`)
+    const header = decodeBlock(last.block).header
+    const state = authMapFrom(store.stateEntries())
+    if (!equalBytes(state.root, header.stateRoot)) {
+      throw new Error(`the stored state does not match block ${height}'s state root; the data folder is damaged — remove it to resync from peers`)
+    }
+    this.lastCommit = { header: encodeHeader(header), certificate: last.certificate }
+    return { genesis, height, lastHash: last.hash, time: header.time, state }
+  }
+
+  private dryRun (signed: SignedTx): void {
+    verifyTxSignature(signed)
+    const chain = this.chainState
+    const error = applyTx(this.view(), signed.tx, {
+      chainId: chain.genesis.chainId,
+      height: chain.height + 1,
+      time: Math.max(this.init.clock.now(), chain.time + 1),
+      params: chain.genesis.params,
+      feeRecipient: new Uint8Array(20)
+    })
+    if (error !== undefined) throw error
+  }
+
+  private hooks (): ExecutionHooks {
+    return {
+      signedTx: encoded => {
+        const cached = this.mempool.verified(encoded)
+        if (cached !== undefined) return cached
+        const signed = decodeSignedTx(encoded)
+        verifyTxSignature(signed)
+        return signed
+      },
+      checkEvidence: encoded => evidenceId(this.genesis.chainId, this.validators, encoded, verifyBytes)
+    }
+  }
+
+  // ---- consensus driver -------------------------------------------------------------------
+
+  private feed (event: ConsensusEvent): void {
+    this.events.push(event)
+    if (this.stepping) return
+    this.stepping = true
+    try {
+      for (let e = this.events.shift(); e !== undefined; e = this.events.shift()) {
+        const { state, actions } = step(this.cs, e, this.ctx)
+        this.cs = state
+        for (const action of actions) this.perform(action)
+      }
+    } finally {
+      this.stepping = false
+    }
+  }
+
+  private perform (action: ConsensusAction): void {
+    switch (action.type) {
+      case 'persist-signing':
+        this.init.store.putMeta('signing', encodeSigningRecord(action.record))
+        return
+      case 'broadcast':
+        this.init.network.publish(this.topics.consensus, encodeMessage(action.message)).catch(err => this.log(`ledger: broadcast failed: ${(err as Error).message}`))
+        return
+      case 'schedule-timeout': {
+        const { height, round, step: s, delayMs } = action
+        this.after(delayMs, () => this.feed({ type: 'timeout', height, round, step: s }))
+        return
+      }
+      case 'need-value':
+        this.propose(action.height, action.round)
+        return
+      case 'commit':
+        this.commit(action.height, action.value, action.hash, encodeCertificate(action.certificate))
+        return
+      case 'evidence': {
+        const bytes = encodeEvidence(action.evidence)
+        if (this.pendingEvidence.size < maxBlockEvidence) this.pendingEvidence.set(toHex(sha256(bytes)), bytes)
+        this.log(`ledger: equivocation evidence recorded for ${toHex(action.evidence.first.validator).slice(0, 16)}…`)
+        return
+      }
+      case 'reject':
+        if (action.penalise && typeof action.from === 'string') this.init.network.penalise(action.from, action.reason)
+        return
+      case 'behind':
+        void this.sync()
+    }
+  }
+
+  private propose (height: number, round: number): void {
+    if (height !== this.chainState.height + 1) return
+    const built = buildBlock(this.chainState, this.mempool.candidates(maxBlockTxs), this.init.clock.now(), this.init.validatorKey?.publicKey ?? new Uint8Array(32), this.hooks(), [...this.pendingEvidence.values()])
+    for (const r of built.rejected) this.mempool.remove(r.tx)
+    const hash = blockHash(built.block.header)
+    this.remember(hash, { ...built, block: built.block })
+    this.feed({ type: 'value', height, round, value: encodeBlock(built.block) })
+  }
+
+  private validateValue (height: number, value: Uint8Array): boolean {
+    if (height !== this.chainState.height + 1) return false
+    try {
+      const block = decodeBlock(value)
+      const hash = blockHash(block.header)
+      if (this.outcomes.has(toHex(hash))) return true
+      this.remember(hash, { ...executeBlock(this.chainState, block, this.hooks()), block })
+      return true
+    } catch (err) {
+      if (!(err instanceof KeynetError)) throw err
+      this.log(`ledger: rejected proposal at height ${height}: ${err.message}`)
+      return false
+    }
+  }
+
+  private readonly valueHashes = new WeakMap<Uint8Array, Uint8Array>()
+  private hashValue (value: Uint8Array): Uint8Array {
+    let hash = this.valueHashes.get(value)
+    if (hash === undefined) {
+      try {
+        hash = blockHash(decodeBlock(value).header)
+      } catch {
+        hash = sha256(value)   // undecodable: a hash no valid block has, so it can never gather votes
+      }
+      this.valueHashes.set(value, hash)
+    }
+    return hash
+  }
+
+  private remember (hash: Uint8Array, outcome: BlockOutcome & { block: Block }): void {
+    if (this.outcomes.size >= maxCachedOutcomes) {
+      const oldest = this.outcomes.keys().next().value
+      if (oldest !== undefined) this.outcomes.delete(oldest)
+    }
+    this.outcomes.set(toHex(hash), outcome)
+  }
+
+  private commit (height: number, value: Uint8Array, hash: Uint8Array, certificate: Uint8Array): void {
+    if (height !== this.chainState.height + 1) return
+    let outcome = this.outcomes.get(toHex(hash))
+    if (outcome === undefined) {
+      const block = decodeBlock(value)
+      outcome = { ...executeBlock(this.chainState, block, this.hooks()), block }
+    }
+    this.applyCommitted(height, hash, value, certificate, outcome)
+    this.scheduleNextHeight()
+  }
+
+  private applyCommitted (height: number, hash: Uint8Array, value: Uint8Array, certificate: Uint8Array, outcome: BlockOutcome & { block: Block }): void {
+    const { block } = outcome
+    const txRecords = block.txs.map((t, i) => {
+      const error = outcome.results[i]?.error
+      return error === undefined ? { id: txId(t), index: i } : { id: txId(t), index: i, error }
+    })
+    this.init.store.commitBlock({ height, hash, block: value, certificate }, outcome.changes, txRecords)
+    this.chainState = outcome.chain
+    this.lastCommit = { header: encodeHeader(block.header), certificate }
+    this.outcomes.clear()
+    this.mempool.pruneCommitted(block.txs)
+    for (const e of block.evidence) this.pendingEvidence.delete(toHex(sha256(e)))
+    for (const r of txRecords) this.wake(toHex(r.id))
+    this.emit('commit', { height, hash, block, outcome })
+  }
+
+  /** Starts the next height at once when work waits, else after the empty-block interval. */
+  private scheduleNextHeight (): void {
+    this.heightWaiting = this.chainState.height + 1
+    if (this.mempool.size > 0) { this.startWaitingHeight(); return }
+    if (this.startHeightTimer !== undefined) clearTimeout(this.startHeightTimer)
+    this.startHeightTimer = setTimeout(() => this.startWaitingHeight(), this.init.emptyBlockIntervalMs ?? 1000)
+  }
+
+  private maybeStartWaitingHeight (): void {
+    if (this.heightWaiting !== undefined) setImmediate(() => this.startWaitingHeight())
+  }
+
+  private startWaitingHeight (): void {
+    const height = this.heightWaiting
+    if (height === undefined || !this.running) return
+    this.heightWaiting = undefined
+    if (this.startHeightTimer !== undefined) clearTimeout(this.startHeightTimer)
+    this.startHeightTimer = undefined
+    if (height === this.chainState.height + 1) this.feed({ type: 'start-height', height, validators: this.validators })
+  }
+
+  private onConsensusMessage (data: Uint8Array, from: string): void {
+    let message
+    try {
+      message = decodeMessage(data)
+    } catch (err) {
+      this.init.network.penalise(from, `malformed consensus message: ${(err as Error).message}`)
+      return
+    }
+    if (messageHeight(message) > this.chainState.height) this.maybeStartWaitingHeight()
+    this.feed(message.type === 'proposal' ? { type: 'proposal', proposal: message.proposal, from } : { type: 'vote', vote: message.vote, from })
+  }
+
+  // ---- transaction gossip -----------------------------------------------------------------
+
+  private gossipTx (encoded: Uint8Array): void {
+    this.txBatch.push(encoded)
+    if (this.txBatch.length >= maxTxBatch) { this.flushTxBatch(); return }
+    this.txBatchTimer ??= setTimeout(() => this.flushTxBatch(), this.init.txGossipDelayMs ?? 10)
+  }
+
+  private flushTxBatch (): void {
+    if (this.txBatchTimer !== undefined) clearTimeout(this.txBatchTimer)
+    this.txBatchTimer = undefined
+    if (this.txBatch.length === 0) return
+    const batch = this.txBatch
+    this.txBatch = []
+    this.init.network.publish(this.topics.txs, encode(batch)).catch(err => this.log(`ledger: tx gossip failed: ${(err as Error).message}`))
+  }
+
+  private onTxBatch (data: Uint8Array, from: string): void {
+    let txs: unknown[]
+    try {
+      txs = shape.list(decode(data), 'tx batch', maxTxBatch)
+    } catch (err) {
+      this.init.network.penalise(from, `malformed tx batch: ${(err as Error).message}`)
+      return
+    }
+    for (const t of txs) {
+      if (!(t instanceof Uint8Array)) continue
+      try {
+        this.mempool.add(t)
+      } catch (err) {
+        if (err instanceof KeynetError && err.name === 'InvalidSignatureError') this.init.network.penalise(from, 'relayed a forged transaction')
+      }
+    }
+    this.maybeStartWaitingHeight()
+  }
+
+  // ---- block sync -------------------------------------------------------------------------
+
+  private async pollPeers (): Promise<void> {
+    const net = this.init.network
+    await Promise.all(net.peers().map(async peer => {
+      try {
+        const reply = shape.record(decode(await net.request(peer, this.protocols.status, new Uint8Array(0), { timeoutMs: 1500, maxResponseBytes: 256 })), 'status')
+        this.peerHeights.set(peer, shape.uint(reply.height, 'status.height'))
+      } catch {
+        this.peerHeights.delete(peer)
+      }
+    }))
+    if (this.bestKnownHeight > this.chainState.height) void this.sync()
+  }
+
+  private async serveSync (request: Uint8Array): Promise<Uint8Array> {
+    const req = shape.record(decode(request), 'sync request')
+    const from = shape.uint(req.from, 'sync.from')
+    const blocks = this.init.store.blocksFrom(from, maxSyncBlocksPerRequest)
+    const out: Array<{ block: Uint8Array, certificate: Uint8Array }> = []
+    let bytes = 0
+    for (const b of blocks) {
+      bytes += b.block.byteLength + b.certificate.byteLength
+      if (bytes > maxSyncResponseBytes && out.length > 0) break
+      out.push({ block: b.block, certificate: b.certificate })
+    }
+    return encode(out)
+  }
+
+  /** Fetches and applies committed blocks from peers until this node is level with them. */
+  private async sync (): Promise<void> {
+    if (this.syncing || !this.running) return
+    this.syncing = true
+    try {
+      for (let attempts = 0; attempts < 100 && this.running; attempts++) {
+        const peer = [...this.peerHeights.entries()].filter(([, h]) => h > this.chainState.height).sort((a, b) => b[1] - a[1])[0]?.[0]
+        if (peer === undefined) return
+        let reply: unknown[]
+        try {
+          reply = shape.list(decode(await this.init.network.request(peer, this.protocols.sync, encode({ from: this.chainState.height + 1 }), { timeoutMs: 10_000, maxResponseBytes: maxSyncResponseBytes + 1024 })), 'sync reply', maxSyncBlocksPerRequest)
+        } catch (err) {
+          this.log(`ledger: sync from ${peer.slice(-8)} failed: ${(err as Error).message}`)
+          this.peerHeights.delete(peer)
+          continue
+        }
+        if (reply.length === 0) { this.peerHeights.delete(peer); continue }
+        for (const item of reply) {
+          if (!this.applySynced(item, peer)) break
+        }
+      }
+    } finally {
+      this.syncing = false
+    }
+  }
+
+  private applySynced (item: unknown, peer: string): boolean {
+    try {
+      const r = shape.record(item, 'synced block')
+      const value = shape.bytes(r.block, 'synced block.block')
+      const certificateBytes = shape.bytes(r.certificate, 'synced block.certificate')
+      const block = decodeBlock(value)
+      const height = block.header.height
+      if (height !== this.chainState.height + 1) return false
+      const hash = blockHash(block.header)
+      if (!verifyCommitCertificate(this.genesis.chainId, this.validators, height, hash, decodeCertificate(certificateBytes), verifyBytes)) {
+        throw new MalformedMessageError(`block ${height} from sync has no valid commit certificate`)
+      }
+      const outcome = { ...executeBlock(this.chainState, block, this.hooks()), block }
+      this.applyCommitted(height, hash, value, certificateBytes, outcome)
+      this.heightWaiting = undefined
+      this.feed({ type: 'start-height', height: height + 1, validators: this.validators })
+      return true
+    } catch (err) {
+      if (!(err instanceof KeynetError)) throw err
+      this.init.network.penalise(peer, `bad sync reply: ${err.message}`)
+      this.peerHeights.delete(peer)
+      return false
+    }
+  }
+
+  // ---- helpers ------------------------------------------------------------------------------
+
+  private after (ms: number, fn: () => void): void {
+    const t = setTimeout(() => { this.timers.delete(t); if (this.running) fn() }, ms)
+    this.timers.add(t)
+  }
+
+  private every (ms: number, fn: () => void): void {
+    const tick = (): void => { fn(); this.after(ms, tick) }
+    this.after(ms, tick)
+  }
+
+  private async waitFor (id: string, ms: number, signal?: AbortSignal): Promise<void> {
+    await new Promise<void>(resolve => {
+      let set = this.waiters.get(id)
+      if (set === undefined) { set = new Set(); this.waiters.set(id, set) }
+      const done = (): void => {
+        clearTimeout(timer)
+        signal?.removeEventListener('abort', done)
+        set.delete(done)
+        if (set.size === 0) this.waiters.delete(id)
+        resolve()
+      }
+      const timer = setTimeout(done, ms)
+      signal?.addEventListener('abort', done)
+      set.add(done)
+    })
+  }
+
+  private wake (id: string): void {
+    const set = this.waiters.get(id)
+    if (set !== undefined) for (const done of [...set]) done()
+  }
+}
+
+function safeHex (s: string): Uint8Array {
+  try { return fromHex(s) } catch { throw new MalformedMessageError('transaction id must be 64 hex characters') }
+}

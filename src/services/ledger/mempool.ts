@@ -1,0 +1,139 @@
+import { toHex } from '../../foundations/bytes.ts'
+import { BadNonceError, FeeTooLowError, MempoolFullError, WrongChainError } from '../../foundations/errors.ts'
+import { maxMempoolTxs, maxMempoolTxsPerSender, maxNonceGap } from '../../foundations/limits.ts'
+import { decodeSignedTx, senderOf, txId, verifyTxSignature } from '../../core/ledger/tx.ts'
+import type { SignedTx } from '../../core/ledger/types.ts'
+
+interface Pending { id: string, encoded: Uint8Array, signed: SignedTx, sender: string, nonce: number }
+
+export interface MempoolInit {
+  chainId: string
+  minTxFee: number
+  /** The committed nonce of an account (the next nonce it may use). */
+  accountNonce: (address: Uint8Array) => number
+}
+
+/**
+ * Transactions waiting for a block. Each is decoded and its signature checked once, on entry;
+ * block building and validation reuse that check through `signedTx`. Bounded in total and per
+ * sender; when full, new transactions are refused (the sender retries) rather than old ones
+ * dropped, so an accepted transaction is never silently lost.
+ */
+export class Mempool {
+  private readonly init: MempoolInit
+  private readonly byId = new Map<string, Pending>()
+  private readonly bySender = new Map<string, Map<number, Pending>>()
+
+  constructor (init: MempoolInit) {
+    this.init = init
+  }
+
+  get size (): number { return this.byId.size }
+
+  has (encoded: Uint8Array): boolean {
+    return this.byId.has(toHex(txId(encoded)))
+  }
+
+  /** Admits a transaction or throws the reason it cannot be admitted; returns its id. */
+  add (encoded: Uint8Array): string {
+    const id = toHex(txId(encoded))
+    if (this.byId.has(id)) return id
+    const signed = decodeSignedTx(encoded)
+    const { tx } = signed
+    if (tx.chainId !== this.init.chainId) throw new WrongChainError(`transaction is for chain "${tx.chainId}", this node runs "${this.init.chainId}"`)
+    if (tx.fee < this.init.minTxFee) throw new FeeTooLowError(`fee ${tx.fee} is below the minimum ${this.init.minTxFee}`)
+    const address = senderOf(tx)
+    const next = this.init.accountNonce(address)
+    if (tx.nonce < next) throw new BadNonceError(`nonce ${tx.nonce} was already used; the account's next nonce is ${next}`)
+    if (tx.nonce >= next + maxNonceGap) throw new BadNonceError(`nonce ${tx.nonce} is too far ahead of the account's next nonce ${next}`)
+    const sender = toHex(address)
+    const queue = this.bySender.get(sender)
+    if (queue?.has(tx.nonce) === true) throw new BadNonceError(`another pending transaction already uses nonce ${tx.nonce}`)
+    if (this.byId.size >= maxMempoolTxs) throw new MempoolFullError(`the mempool holds ${maxMempoolTxs} transactions; retry shortly`)
+    if ((queue?.size ?? 0) >= maxMempoolTxsPerSender) throw new MempoolFullError(`this sender has ${maxMempoolTxsPerSender} pending transactions; wait for some to commit`)
+    verifyTxSignature(signed)
+    const pending: Pending = { id, encoded, signed, sender, nonce: tx.nonce }
+    this.byId.set(id, pending)
+    if (queue === undefined) this.bySender.set(sender, new Map([[tx.nonce, pending]]))
+    else queue.set(tx.nonce, pending)
+    return id
+  }
+
+  /** The nonce a sender's next transaction should use, counting its pending ones. */
+  nextNonce (address: Uint8Array, committed: number): number {
+    const queue = this.bySender.get(toHex(address))
+    let nonce = committed
+    while (queue?.has(nonce) === true) nonce++
+    return nonce
+  }
+
+  hasId (id: string): boolean {
+    return this.byId.has(id)
+  }
+
+  /** The already-verified form of a pending transaction, if this mempool holds it. */
+  verified (encoded: Uint8Array): SignedTx | undefined {
+    return this.byId.get(toHex(txId(encoded)))?.signed
+  }
+
+  /**
+   * Candidates for the next block: senders take turns, each contributing its transactions in
+   * nonce order from its committed nonce while they are contiguous.
+   */
+  *candidates (limit: number): Iterable<Uint8Array> {
+    const runs: Pending[][] = []
+    for (const queue of this.bySender.values()) {
+      const first = queue.values().next().value
+      if (first === undefined) continue
+      let nonce = this.init.accountNonce(senderOf(first.signed.tx))
+      const run: Pending[] = []
+      for (let p = queue.get(nonce); p !== undefined; p = queue.get(++nonce)) run.push(p)
+      if (run.length > 0) runs.push(run)
+    }
+    let given = 0
+    for (let i = 0; given < limit; i++) {
+      let any = false
+      for (const run of runs) {
+        const p = run[i]
+        if (p === undefined) continue
+        any = true
+        yield p.encoded
+        if (++given >= limit) return
+      }
+      if (!any) return
+    }
+  }
+
+  /** Drops transactions a committed block used up or made stale (nonce below the account's). */
+  pruneCommitted (committed: Uint8Array[]): void {
+    const touched = new Set<string>()
+    for (const encoded of committed) {
+      const p = this.byId.get(toHex(txId(encoded)))
+      if (p !== undefined) touched.add(p.sender)
+      else {
+        try { touched.add(toHex(senderOf(decodeSignedTx(encoded).tx))) } catch { /* not ours to judge */ }
+      }
+    }
+    for (const sender of touched) {
+      const queue = this.bySender.get(sender)
+      if (queue === undefined) continue
+      const first = queue.values().next().value
+      if (first === undefined) { this.bySender.delete(sender); continue }
+      const next = this.init.accountNonce(senderOf(first.signed.tx))
+      for (const [nonce, p] of queue) {
+        if (nonce < next) { queue.delete(nonce); this.byId.delete(p.id) }
+      }
+      if (queue.size === 0) this.bySender.delete(sender)
+    }
+  }
+
+  /** Drops a transaction that can no longer apply (e.g. its name was taken meanwhile). */
+  remove (encoded: Uint8Array): void {
+    const p = this.byId.get(toHex(txId(encoded)))
+    if (p === undefined) return
+    this.byId.delete(p.id)
+    const queue = this.bySender.get(p.sender)
+    queue?.delete(p.nonce)
+    if (queue?.size === 0) this.bySender.delete(p.sender)
+  }
+}

@@ -1,0 +1,155 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { addressOf } from '../../src/foundations/crypto.ts'
+import { utf8 } from '../../src/foundations/bytes.ts'
+import { encode } from '../../src/foundations/encoding.ts'
+import { buildBlock, executeBlock, genesisChain, type ChainState } from '../../src/core/ledger/chain.ts'
+import { decodeBlock, encodeBlock } from '../../src/core/ledger/block.ts'
+import { StateView } from '../../src/core/ledger/state.ts'
+import { decodeSignedTx } from '../../src/core/ledger/tx.ts'
+import { testGenesis, testParams, tx } from './ledger-helpers.ts'
+
+function commit (chain: ChainState, txs: Uint8Array[], now: number, proposer: Uint8Array) {
+  const built = buildBlock(chain, txs, now, proposer)
+  // Every block a proposer builds must pass a validator's full check, and survive the wire.
+  const checked = executeBlock(chain, decodeBlock(encodeBlock(built.block)))
+  assert.deepEqual(checked.chain.state.root, built.chain.state.root)
+  return built
+}
+
+describe('ledger state machine', () => {
+  const t0 = 1_700_000_001_000
+
+  it('registers a name, charges price and fee, and pays the fee to the proposer', () => {
+    const { genesis, alice, validator } = testGenesis()
+    const built = commit(genesisChain(genesis), [tx(alice, 0, { type: 'name-register', name: 'MySite.key', terms: 1 })], t0, validator.publicKey)
+    assert.equal(built.block.txs.length, 1)
+    assert.deepEqual(built.results, [{ index: 0 }])
+    const view = new StateView(built.chain.state)
+    const entry = view.name('mysite.key')
+    assert.ok(entry)
+    assert.deepEqual(entry.owner, addressOf(alice.publicKey))
+    assert.equal(entry.version, 1)
+    assert.equal(entry.expiresAt, t0 + testParams.termMs)
+    assert.equal(view.account(addressOf(alice.publicKey)).balance, 10_000_000 - 1_000 - 10)
+    assert.equal(view.account(addressOf(alice.publicKey)).nonce, 1)
+    assert.equal(view.account(addressOf(validator.publicKey)).balance, 10)
+  })
+
+  it('short labels cost more', () => {
+    const { genesis, alice, validator } = testGenesis()
+    const built = commit(genesisChain(genesis), [tx(alice, 0, { type: 'name-register', name: 'ab.key', terms: 2 })], t0, validator.publicKey)
+    assert.equal(new StateView(built.chain.state).account(addressOf(alice.publicKey)).balance, 10_000_000 - 2 * 50_000 - 10)
+  })
+
+  it('a taken name fails with NameTakenError, still uses the nonce and fee, and changes nothing else', () => {
+    const { genesis, alice, bob, validator } = testGenesis()
+    const first = commit(genesisChain(genesis), [tx(alice, 0, { type: 'name-register', name: 'taken.key', terms: 1 })], t0, validator.publicKey)
+    const second = commit(first.chain, [tx(bob, 0, { type: 'name-register', name: 'taken.key', terms: 1 })], t0 + 1000, validator.publicKey)
+    assert.equal(second.results[0]?.error?.name, 'NameTakenError')
+    const view = new StateView(second.chain.state)
+    assert.deepEqual(view.name('taken.key')?.owner, addressOf(alice.publicKey))
+    assert.deepEqual(view.account(addressOf(bob.publicKey)), { balance: 99_990, nonce: 1 })
+  })
+
+  it('leaves out transactions that fail admission: replayed nonce, wrong chain, low fee, unfunded sender', () => {
+    const { genesis, alice, bob, validator } = testGenesis()
+    const chain = genesisChain(genesis)
+    const ok = tx(alice, 0, { type: 'transfer', to: addressOf(bob.publicKey), amount: 5 })
+    const built = commit(chain, [
+      ok,
+      ok,
+      tx(alice, 1, { type: 'transfer', to: addressOf(bob.publicKey), amount: 5 }, 10, 'other-chain'),
+      tx(alice, 1, { type: 'transfer', to: addressOf(bob.publicKey), amount: 5 }, 1),
+      tx(bob, 0, { type: 'transfer', to: addressOf(alice.publicKey), amount: 1 }, 500_000)
+    ], t0, validator.publicKey)
+    assert.equal(built.block.txs.length, 1)
+    assert.deepEqual(built.rejected.map(r => r.error.name), ['BadNonceError', 'WrongChainError', 'FeeTooLowError', 'InsufficientFundsError'])
+  })
+
+  it('updates records with versions, enforces ownership and the 4 KiB bound', () => {
+    const { genesis, alice, bob, validator } = testGenesis()
+    let chain = commit(genesisChain(genesis), [tx(alice, 0, { type: 'name-register', name: 'site.key', terms: 1 })], t0, validator.publicKey).chain
+    const built = commit(chain, [
+      tx(alice, 1, { type: 'name-update', name: 'site.key', records: { text: { hello: 'world' }, content: { cid: 'bafyabc', replicas: 3, regions: 3 } } }),
+      tx(bob, 0, { type: 'name-update', name: 'site.key', records: { text: { evil: 'yes' } } }),
+      tx(alice, 2, { type: 'name-update', name: 'site.key', records: { text: { big: 'x'.repeat(4096) } } }),
+      tx(alice, 3, { type: 'name-update', name: 'site.key', records: { text: { v: '3' } }, ifVersion: 1 })
+    ], t0 + 1000, validator.publicKey)
+    assert.deepEqual(built.results.map(r => r.error?.name), [undefined, 'NotOwnerError', 'RecordTooLargeError', 'InvalidTransactionError'])
+    chain = built.chain
+    const entry = new StateView(chain.state).name('site.key')
+    assert.equal(entry?.version, 2)
+    assert.deepEqual(entry?.records.text, { hello: 'world' })
+  })
+
+  it('sub-names are controlled by the parent owner and follow its expiry', () => {
+    const { genesis, alice, bob, validator } = testGenesis()
+    const chain = commit(genesisChain(genesis), [tx(alice, 0, { type: 'name-register', name: 'parent.key', terms: 1 })], t0, validator.publicKey).chain
+    const built = commit(chain, [
+      tx(bob, 0, { type: 'name-register', name: 'blog.parent.key', terms: 1 }),
+      tx(alice, 1, { type: 'name-register', name: 'blog.parent.key', terms: 1, owner: addressOf(bob.publicKey) }),
+      tx(alice, 2, { type: 'name-update', name: 'blog.parent.key', records: { text: { by: 'parent' } } })
+    ], t0 + 1000, validator.publicKey)
+    assert.deepEqual(built.results.map(r => r.error?.name), ['NotOwnerError', undefined, undefined])
+    const view = new StateView(built.chain.state)
+    assert.deepEqual(view.name('blog.parent.key')?.owner, addressOf(bob.publicKey))
+    assert.equal(view.name('blog.parent.key')?.expiresAt, view.name('parent.key')?.expiresAt)
+  })
+
+  it('expiry, grace-period renewal by the owner only, then anyone may register', () => {
+    const params = { ...testParams, termMs: 10_000, graceMs: 5_000 }
+    const { genesis, alice, bob, validator } = testGenesis(params)
+    let chain = commit(genesisChain(genesis), [tx(alice, 0, { type: 'name-register', name: 'short-lived.key', terms: 1 })], t0, validator.publicKey).chain
+    // In the grace period: updates fail, bob cannot take it, alice can renew.
+    let built = commit(chain, [
+      tx(alice, 1, { type: 'name-update', name: 'short-lived.key', records: {} }),
+      tx(bob, 0, { type: 'name-register', name: 'short-lived.key', terms: 1 }),
+      tx(alice, 2, { type: 'name-renew', name: 'short-lived.key', terms: 1 })
+    ], t0 + 12_000, validator.publicKey)
+    assert.deepEqual(built.results.map(r => r.error?.name), ['NameExpiredError', 'NameTakenError', undefined])
+    chain = built.chain
+    assert.equal(new StateView(chain.state).name('short-lived.key')?.expiresAt, t0 + 20_000)
+    // Past expiry and grace, the name is free for anyone.
+    built = commit(chain, [tx(bob, 1, { type: 'name-register', name: 'short-lived.key', terms: 1 })], t0 + 26_000, validator.publicKey)
+    assert.deepEqual(built.results, [{ index: 0 }])
+    assert.deepEqual(new StateView(built.chain.state).name('short-lived.key')?.owner, addressOf(bob.publicKey))
+  })
+
+  it('transfers a name to a new owner key (key rotation)', () => {
+    const { genesis, alice, bob, validator } = testGenesis()
+    const chain = commit(genesisChain(genesis), [tx(alice, 0, { type: 'name-register', name: 'moving.key', terms: 1 })], t0, validator.publicKey).chain
+    const built = commit(chain, [
+      tx(alice, 1, { type: 'name-transfer', name: 'moving.key', to: addressOf(bob.publicKey) }),
+      tx(alice, 2, { type: 'name-update', name: 'moving.key', records: {} })
+    ], t0 + 1, validator.publicKey)
+    assert.deepEqual(built.results.map(r => r.error?.name), [undefined, 'NotOwnerError'])
+  })
+
+  it('a validator rejects a block whose state root, body, parent or time is wrong', () => {
+    const { genesis, alice, validator } = testGenesis()
+    const chain = genesisChain(genesis)
+    const good = buildBlock(chain, [tx(alice, 0, { type: 'name-register', name: 'x1.key', terms: 1 })], t0, validator.publicKey).block
+    const variants = [
+      { ...good, header: { ...good.header, stateRoot: new Uint8Array(32) } },
+      { ...good, header: { ...good.header, parentHash: new Uint8Array(32) } },
+      { ...good, header: { ...good.header, time: chain.time } },
+      { ...good, header: { ...good.header, height: 2 } },
+      { ...good, txs: [] },
+      { ...good, header: { ...good.header, proposer: alice.publicKey } }
+    ]
+    for (const bad of variants) assert.throws(() => executeBlock(chain, bad), { name: 'InvalidTransactionError' })
+  })
+
+  it('rejects malformed and forged transactions with named errors', () => {
+    const { alice } = testGenesis()
+    assert.throws(() => decodeSignedTx(utf8.encode('garbage')), { name: 'MalformedMessageError' })
+    assert.throws(() => decodeSignedTx(encode({ tx: { chainId: 'x' }, sig: new Uint8Array(64) })), { name: 'MalformedMessageError' })
+    assert.throws(() => decodeSignedTx(new Uint8Array(7000)), { name: 'PayloadTooLargeError' })
+    const good = decodeSignedTx(tx(alice, 0, { type: 'transfer', to: new Uint8Array(20), amount: 1 }))
+    const forged = encode({ tx: { ...good.tx, nonce: 1 }, sig: good.sig })
+    const { genesis, validator } = testGenesis()
+    const built = buildBlock(genesisChain({ ...genesis, accounts: [{ address: addressOf(alice.publicKey), balance: 100 }] }), [forged], t0, validator.publicKey)
+    assert.equal(built.rejected[0]?.error.name, 'InvalidSignatureError')
+  })
+})

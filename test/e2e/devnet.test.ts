@@ -80,7 +80,7 @@ describe('a devnet of 4 validator processes, driven through the CLI', { timeout:
     assert.equal(b.stateRoot, a.stateRoot)
     assert.equal(b.hash, a.hash)
     for (const name of names) {
-      const view = await getJson<{ name: string }>(`${revived.api}/v1/names/${name}`)
+      const view: { name: string } = await getJson(`${revived.api}/v1/names/${name}`)
       assert.equal(view.name, name)
     }
     // And it votes again: the network keeps committing with all four.

@@ -15,7 +15,7 @@ import { StateView } from '../../core/ledger/state.ts'
 import { decodeSignedTx, senderOf, txId, verifyTxSignature } from '../../core/ledger/tx.ts'
 import type { Block, Genesis, SignedTx } from '../../core/ledger/types.ts'
 import {
-  decodeCertificate, decodeMessage, decodeSigningRecord, messageHeight, encodeCertificate, encodeEvidence, encodeMessage, encodeSigningRecord, evidenceId, initialState, step, verifyCommitCertificate,
+  decodeCertificate, decodeMessage, decodeSigningRecord, gossipMessages, messageHeight, encodeCertificate, encodeEvidence, encodeMessage, encodeSigningRecord, evidenceId, initialState, step, verifyCommitCertificate,
   type ConsensusAction, type ConsensusContext, type ConsensusEvent, type ConsensusState, type Validator
 } from '../../core/consensus/index.ts'
 import type { LedgerStore } from '../store/ledger-store.ts'
@@ -29,6 +29,7 @@ export interface LedgerNetwork {
   request: (peer: string, protocol: string, data: Uint8Array, opts?: { signal?: AbortSignal, timeoutMs?: number, maxResponseBytes?: number }) => Promise<Uint8Array>
   peers: () => string[]
   penalise: (peer: string, reason: string) => void
+  waitForTopicPeers: (topic: string, n: number, signal?: AbortSignal) => Promise<void>
 }
 
 export interface ConsensusTimeouts { proposeMs: number, prevoteMs: number, precommitMs: number, roundIncrementMs: number }
@@ -57,6 +58,12 @@ const maxCachedOutcomes = 16
 /** Transactions per gossip batch. */
 const maxTxBatch = 512
 const statusPollMs = 2000
+/** While consensus makes no progress, re-send what this node holds this often (Tendermint's gossip assumption over a lossy network). */
+const regossipMs = 1000
+/** Messages in one consensus envelope: a re-send holds at most a few rounds of votes and proposals. */
+const maxMessagesPerEnvelope = 4096
+/** How long start-up waits for enough peers to hear the first votes. */
+const peerWaitMs = 10_000
 
 /**
  * A node's ledger: the committed chain (in memory and on disk), the mempool, the consensus
@@ -147,6 +154,12 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
     await net.handle(this.protocols.sync, async request => this.serveSync(request), { maxRequestBytes: 64 })
     await net.handle(this.protocols.status, async () => encode({ height: this.chainState.height }), { maxRequestBytes: 64 })
     this.every(statusPollMs, () => { void this.pollPeers() })
+    this.every(regossipMs, () => this.regossipIfStalled())
+    // A quorum of peers must hear this node's first votes, else the first round is lost.
+    const needed = Math.max(0, Math.ceil((this.validators.length * 2) / 3) - 1)
+    await net.waitForTopicPeers(this.topics.consensus, needed, AbortSignal.timeout(peerWaitMs)).catch(() => {
+      this.log(`ledger: fewer than ${needed} validator peers after ${peerWaitMs} ms; starting anyway`)
+    })
     this.feed({ type: 'start-height', height: this.chainState.height + 1, validators: this.validators })
     this.log(`ledger: at height ${this.chainState.height}, state root ${toHex(this.chainState.state.root).slice(0, 16)}…`)
   }
@@ -263,7 +276,7 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
         this.init.store.putMeta('signing', encodeSigningRecord(action.record))
         return
       case 'broadcast':
-        this.init.network.publish(this.topics.consensus, encodeMessage(action.message)).catch(err => this.log(`ledger: broadcast failed: ${(err as Error).message}`))
+        this.publishConsensus([encodeMessage(action.message)], 0)
         return
       case 'schedule-timeout': {
         const { height, round, step: s, delayMs } = action
@@ -384,16 +397,38 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
     if (height === this.chainState.height + 1) this.feed({ type: 'start-height', height, validators: this.validators })
   }
 
+  /**
+   * Consensus gossip carries `[round, messages]` envelopes. A plain broadcast uses round 0 so
+   * that the same message published twice is deduplicated by the network; a re-send uses a fresh
+   * round number so it gets through to peers that lost the first copy.
+   */
+  private publishConsensus (messages: Uint8Array[], resendRound: number): void {
+    if (messages.length === 0) return
+    this.init.network.publish(this.topics.consensus, encode([resendRound, messages])).catch(err => this.log(`ledger: broadcast failed: ${(err as Error).message}`))
+  }
+
+  private lastPosition = ''
+  private resendRound = 0
+  private regossipIfStalled (): void {
+    const position = `${this.cs.height}/${this.cs.round}/${this.cs.step}/${this.chainState.height}`
+    if (position === this.lastPosition) this.publishConsensus(gossipMessages(this.cs).map(encodeMessage), ++this.resendRound)
+    this.lastPosition = position
+  }
+
   private onConsensusMessage (data: Uint8Array, from: string): void {
-    let message
+    let messages
     try {
-      message = decodeMessage(data)
+      const envelope = shape.list(decode(data), 'consensus envelope', 2)
+      shape.uint(envelope[0], 'consensus envelope round')
+      messages = shape.list(envelope[1], 'consensus messages', maxMessagesPerEnvelope).map(m => decodeMessage(shape.bytes(m, 'consensus message')))
     } catch (err) {
       this.init.network.penalise(from, `malformed consensus message: ${(err as Error).message}`)
       return
     }
-    if (messageHeight(message) > this.chainState.height) this.maybeStartWaitingHeight()
-    this.feed(message.type === 'proposal' ? { type: 'proposal', proposal: message.proposal, from } : { type: 'vote', vote: message.vote, from })
+    for (const message of messages) {
+      if (messageHeight(message) > this.chainState.height) this.maybeStartWaitingHeight()
+      this.feed(message.type === 'proposal' ? { type: 'proposal', proposal: message.proposal, from } : { type: 'vote', vote: message.vote, from })
+    }
   }
 
   // ---- transaction gossip -----------------------------------------------------------------

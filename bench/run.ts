@@ -1,0 +1,37 @@
+/**
+ * `npm run bench`: every performance target of the open issues, measured on this machine in one
+ * run, printed as a table with the target and the physical anchor beside each figure.
+ * Options: --registrations N (default 10000), --quick (smaller runs).
+ */
+import { spawnSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { ledgerBench, type BenchRow } from './ledger.ts'
+
+const args = process.argv.slice(2)
+const quick = args.includes('--quick')
+const flag = (name: string, fallback: number): number => {
+  const i = args.indexOf(name)
+  return i >= 0 ? Number(args[i + 1]) : fallback
+}
+
+const log = (line: string): void => { process.stderr.write(`${line}\n`) }
+const rows: BenchRow[] = await ledgerBench({ registrations: flag('--registrations', quick ? 3000 : 10_000), log })
+
+printTable(rows)
+
+// Component micro-benchmarks print their own tables.
+for (const script of ['auth-map.ts', 'p2p.ts']) {
+  log(`\nbench: ${script}`)
+  spawnSync(process.execPath, [fileURLToPath(new URL(script, import.meta.url))], { stdio: 'inherit' })
+}
+
+function printTable (table: BenchRow[]): void {
+  const header = ['group', 'metric', 'measured', 'target', 'anchor']
+  const body = table.map(r => [r.group, r.metric, r.value, r.target, r.anchor ?? ''])
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map(r => (r[i] ?? '').length)))
+  const line = (cells: string[]): string => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`
+  console.log(`\nKeynet benchmarks (${new Date().toISOString()}, ${process.version}, 2 cores)`)
+  console.log(line(header))
+  console.log(`|${widths.map(w => '-'.repeat(w + 2)).join('|')}|`)
+  for (const r of body) console.log(line(r))
+}

@@ -16,7 +16,7 @@ import { decodeSignedTx, senderOf, txId, verifyTxSignature } from '../../core/le
 import type { Block, Genesis, SignedTx } from '../../core/ledger/types.ts'
 import {
   decodeCertificate, decodeMessage, decodeSigningRecord, gossipMessages, messageHeight, encodeCertificate, encodeEvidence, encodeMessage, encodeSigningRecord, evidenceId, initialState, step, verifyCommitCertificate,
-  type ConsensusAction, type ConsensusContext, type ConsensusEvent, type ConsensusState, type Validator
+  type ConsensusAction, type ConsensusContext, type ConsensusEvent, type ConsensusMessage, type ConsensusState, type Validator
 } from '../../core/consensus/index.ts'
 import type { LedgerStore } from '../store/ledger-store.ts'
 import { Mempool } from './mempool.ts'
@@ -24,7 +24,7 @@ import { Mempool } from './mempool.ts'
 /** What the ledger node needs from the p2p host. */
 export interface LedgerNetwork {
   publish: (topic: string, data: Uint8Array) => Promise<void>
-  subscribe: (topic: string, handler: (data: Uint8Array, from: string) => void) => void
+  subscribe: (topic: string, handler: (data: Uint8Array, from: string) => void, opts?: { validate?: (data: Uint8Array, from: string) => 'accept' | 'ignore' | 'reject' }) => void
   handle: (protocol: string, handler: (request: Uint8Array, from: string, signal: AbortSignal) => Promise<Uint8Array>, opts?: { maxRequestBytes?: number }) => Promise<void>
   request: (peer: string, protocol: string, data: Uint8Array, opts?: { signal?: AbortSignal, timeoutMs?: number, maxResponseBytes?: number }) => Promise<Uint8Array>
   peers: () => string[]
@@ -149,8 +149,10 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
   async start (): Promise<void> {
     this.running = true
     const net = this.init.network
-    net.subscribe(this.topics.consensus, (data, from) => this.onConsensusMessage(data, from))
-    net.subscribe(this.topics.txs, (data, from) => this.onTxBatch(data, from))
+    // Validators run before a message is forwarded, so malformed content is stopped (and its
+    // sender penalised) at the first hop, and an honest relay is never blamed for it.
+    net.subscribe(this.topics.consensus, (data, from) => this.onConsensusMessage(data, from), { validate: data => this.decodeConsensus(data) === undefined ? 'reject' : 'accept' })
+    net.subscribe(this.topics.txs, data => this.onTxBatch(data), { validate: data => this.decodeTxBatch(data) === undefined ? 'reject' : 'accept' })
     await net.handle(this.protocols.sync, async request => this.serveSync(request), { maxRequestBytes: 64 })
     await net.handle(this.protocols.status, async () => encode({ height: this.chainState.height }), { maxRequestBytes: 64 })
     this.every(statusPollMs, () => { void this.pollPeers() })
@@ -415,17 +417,24 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
     this.lastPosition = position
   }
 
-  private onConsensusMessage (data: Uint8Array, from: string): void {
-    let messages
+  private readonly decoded = new WeakMap<Uint8Array, ConsensusMessage[]>()
+  /** Decodes a consensus envelope (cached for the handler), or undefined if malformed. */
+  private decodeConsensus (data: Uint8Array): ConsensusMessage[] | undefined {
+    const cached = this.decoded.get(data)
+    if (cached !== undefined) return cached
     try {
       const envelope = shape.list(decode(data), 'consensus envelope', 2)
       shape.uint(envelope[0], 'consensus envelope round')
-      messages = shape.list(envelope[1], 'consensus messages', maxMessagesPerEnvelope).map(m => decodeMessage(shape.bytes(m, 'consensus message')))
-    } catch (err) {
-      this.init.network.penalise(from, `malformed consensus message: ${(err as Error).message}`)
-      return
+      const messages = shape.list(envelope[1], 'consensus messages', maxMessagesPerEnvelope).map(m => decodeMessage(shape.bytes(m, 'consensus message')))
+      this.decoded.set(data, messages)
+      return messages
+    } catch {
+      return undefined
     }
-    for (const message of messages) {
+  }
+
+  private onConsensusMessage (data: Uint8Array, from: string): void {
+    for (const message of this.decodeConsensus(data) ?? []) {
       if (messageHeight(message) > this.chainState.height) this.maybeStartWaitingHeight()
       this.feed(message.type === 'proposal' ? { type: 'proposal', proposal: message.proposal, from } : { type: 'vote', vote: message.vote, from })
     }
@@ -448,20 +457,21 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
     this.init.network.publish(this.topics.txs, encode(batch)).catch(err => this.log(`ledger: tx gossip failed: ${(err as Error).message}`))
   }
 
-  private onTxBatch (data: Uint8Array, from: string): void {
-    let txs: unknown[]
+  private decodeTxBatch (data: Uint8Array): Uint8Array[] | undefined {
     try {
-      txs = shape.list(decode(data), 'tx batch', maxTxBatch)
-    } catch (err) {
-      this.init.network.penalise(from, `malformed tx batch: ${(err as Error).message}`)
-      return
+      return shape.list(decode(data), 'tx batch', maxTxBatch).map(t => shape.bytes(t, 'tx'))
+    } catch {
+      return undefined
     }
-    for (const t of txs) {
-      if (!(t instanceof Uint8Array)) continue
+  }
+
+  /** Admits relayed transactions; ones this node cannot admit (stale, forged, …) are dropped quietly. */
+  private onTxBatch (data: Uint8Array): void {
+    for (const t of this.decodeTxBatch(data) ?? []) {
       try {
         this.mempool.add(t)
       } catch (err) {
-        if (err instanceof KeynetError && err.name === 'InvalidSignatureError') this.init.network.penalise(from, 'relayed a forged transaction')
+        if (!(err instanceof KeynetError)) throw err
       }
     }
     this.maybeStartWaitingHeight()

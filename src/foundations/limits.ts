@@ -30,16 +30,19 @@ export const maxSyncResponseBytes = 32 * 1024 * 1024
 export const maxBlockEvidence = 64
 /** A block's time may run ahead of its parent's by at most this, so a Byzantine proposer can move ledger time only slowly. */
 export const maxBlockTimeStepMs = 60_000
-/** Name grammar (RFC 1035 / UTS-46 shape). */
+/** Characters of one label of a name (RFC 1035 / UTS-46 shape). */
 export const maxLabelChars = 63
+/** Characters of a whole name, as in DNS. */
 export const maxNameChars = 253
 /** Sub-name depth under a registered `label.key` (blog.mysite.key is depth 1). */
 export const maxSubNameDepth = 4
-/** Text records per name and their key length. */
+/** Text records per name. */
 export const maxTextRecords = 32
+/** Characters of a text record's key. */
 export const maxTextKeyChars = 64
-/** Service endpoints and shards per name. */
+/** Service endpoints per name. */
 export const maxServiceEndpoints = 32
+/** Data shards per name. */
 export const maxShards = 256
 /** Terms paid in advance by one register/renew. */
 export const maxTermsPerTx = 10

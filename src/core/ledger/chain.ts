@@ -91,7 +91,7 @@ export function buildBlock (chain: ChainState, candidates: Iterable<Uint8Array>,
   }
   const acceptedEvidence = recordEvidence(view, evidence.slice(0, maxBlockEvidence), hooks, false)
   const changes = view.changes()
-  const state = view.commit()
+  const state = view.commit(changes)
   const header: BlockHeader = {
     chainId: chain.genesis.chainId,
     height,
@@ -134,7 +134,7 @@ export function executeBlock (chain: ChainState, block: Block, hooks: ExecutionH
   }
   if (recordEvidence(view, block.evidence, hooks, true).length !== block.evidence.length) fail('evidence')
   const changes = view.changes()
-  const state = view.commit()
+  const state = view.commit(changes)
   if (!equalBytes(state.root, h.stateRoot)) fail(`state root ${toHex(state.root).slice(0, 16)}… differs from the header's`)
   return { chain: { ...chain, height: h.height, lastHash: blockHash(h), time: h.time, state }, changes, results }
 }

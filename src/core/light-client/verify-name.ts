@@ -1,4 +1,4 @@
-import { fromHex } from '../../foundations/bytes.ts'
+import { fromHex, utf8 } from '../../foundations/bytes.ts'
 import { verifyBytes } from '../../foundations/crypto.ts'
 import { decode } from '../../foundations/encoding.ts'
 import { ProofInvalidError } from '../../foundations/errors.ts'
@@ -71,7 +71,7 @@ export function verifyNameProof (trusted: Pick<Genesis, 'chainId' | 'validators'
       value = entryHex === null ? undefined : fromHex(entryHex)
       const proof = fromHex(proofHex)
       proofBytes += proof.byteLength + (value?.byteLength ?? 0)
-      ok = verifyStateProof(header.stateRoot, stateKey.name(name), value, decodeProof(proof))
+      ok = verifyStateProof(header.stateRoot, utf8.encode(stateKey.name(name)), value, decodeProof(proof))
     } catch {
       ok = false
     }

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { fromHex, toHex } from '../../foundations/bytes.ts'
+import { fromHex, toHex, utf8 } from '../../foundations/bytes.ts'
 import { MalformedMessageError, NameNotFoundError, NotFoundError } from '../../foundations/errors.ts'
 import { maxApiBatchTxs, maxTxBytes } from '../../foundations/limits.ts'
 import * as shape from '../../foundations/shape.ts'
@@ -129,7 +129,7 @@ function nameProof (ledger: LedgerNode, input: string): NameProofView {
   if (committed === undefined) throw new NotFoundError('no block is committed yet; retry in a moment')
   const state = ledger.chain.state
   const part = (name: string): { entry: string | null, proof: string } => {
-    const key = stateKey.name(name)
+    const key = utf8.encode(stateKey.name(name))
     const value = state.get(key)
     return { entry: value === undefined ? null : toHex(value), proof: toHex(encodeProof(state.prove(key))) }
   }

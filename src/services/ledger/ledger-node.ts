@@ -317,8 +317,8 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
   private validateValue (height: number, value: Uint8Array): boolean {
     if (height !== this.chainState.height + 1) return false
     try {
-      const block = decodeBlock(value)
-      const hash = blockHash(block.header)
+      const block = this.blockOf(value)
+      const hash = this.hashValue(value)
       if (this.outcomes.has(toHex(hash))) return true
       this.remember(hash, { ...executeBlock(this.chainState, block, this.hooks()), block })
       return true
@@ -334,13 +334,24 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
     let hash = this.valueHashes.get(value)
     if (hash === undefined) {
       try {
-        hash = blockHash(decodeBlock(value).header)
+        hash = blockHash(this.blockOf(value).header)
       } catch {
         hash = sha256(value)   // undecodable: a hash no valid block has, so it can never gather votes
       }
       this.valueHashes.set(value, hash)
     }
     return hash
+  }
+
+  /** Decodes a proposed block once, however many times consensus hands over the same bytes. */
+  private readonly decodedBlocks = new WeakMap<Uint8Array, Block>()
+  private blockOf (value: Uint8Array): Block {
+    let block = this.decodedBlocks.get(value)
+    if (block === undefined) {
+      block = decodeBlock(value)
+      this.decodedBlocks.set(value, block)
+    }
+    return block
   }
 
   private remember (hash: Uint8Array, outcome: BlockOutcome & { block: Block }): void {
@@ -355,7 +366,7 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
     if (height !== this.chainState.height + 1) return
     let outcome = this.outcomes.get(toHex(hash))
     if (outcome === undefined) {
-      const block = decodeBlock(value)
+      const block = this.blockOf(value)
       outcome = { ...executeBlock(this.chainState, block, this.hooks()), block }
     }
     this.applyCommitted(height, hash, value, certificate, outcome)

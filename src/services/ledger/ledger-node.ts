@@ -162,7 +162,7 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
     await net.waitForTopicPeers(this.topics.consensus, needed, AbortSignal.timeout(peerWaitMs)).catch(() => {
       this.log(`ledger: fewer than ${needed} validator peers after ${peerWaitMs} ms; starting anyway`)
     })
-    this.feed({ type: 'start-height', height: this.chainState.height + 1, validators: this.validators })
+    this.feed(this.startHeightEvent())
     this.log(`ledger: at height ${this.chainState.height}, state root ${toHex(this.chainState.state.root).slice(0, 16)}…`)
   }
 
@@ -558,7 +558,7 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
       const outcome = { ...executeBlock(this.chainState, block, this.hooks()), block }
       this.applyCommitted(height, hash, value, certificateBytes, outcome)
       this.heightWaiting = undefined
-      this.feed({ type: 'start-height', height: height + 1, validators: this.validators })
+      this.feed(this.startHeightEvent())
       return true
     } catch (err) {
       if (!(err instanceof KeynetError)) throw err
@@ -569,6 +569,20 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
   }
 
   // ---- helpers ------------------------------------------------------------------------------
+
+  /**
+   * Starts the height after the committed chain, with the certificate of the last block so this
+   * node can re-send those precommits to peers still deciding it (after a restart or a sync).
+   */
+  private startHeightEvent (): ConsensusEvent {
+    const certificate = this.lastCommit?.certificate
+    return {
+      type: 'start-height',
+      height: this.chainState.height + 1,
+      validators: this.validators,
+      ...(certificate === undefined ? {} : { lastCommit: decodeCertificate(certificate) })
+    }
+  }
 
   private after (ms: number, fn: () => void): void {
     const t = setTimeout(() => { this.timers.delete(t); if (this.running) fn() }, ms)

@@ -55,6 +55,10 @@ export interface CommittedBlock { height: number, hash: Uint8Array, block: Block
 const defaultTimeouts: ConsensusTimeouts = { proposeMs: 1000, prevoteMs: 500, precommitMs: 500, roundIncrementMs: 500 }
 /** Blocks whose execution result is kept while consensus decides (one per round, a few rounds). */
 const maxCachedOutcomes = 16
+/** Relayed transactions waiting for their signature check; bounded like the mempool. */
+const maxAdmissionQueue = 20_000
+/** Relayed transactions checked per event-loop turn (~3 ms of signature checks). */
+const admissionSliceTxs = 32
 /** Transactions per gossip batch. */
 const maxTxBatch = 512
 const statusPollMs = 2000
@@ -476,9 +480,28 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
     }
   }
 
-  /** Admits relayed transactions; ones this node cannot admit (stale, forged, …) are dropped quietly. */
+  /**
+   * Queues relayed transactions for admission. Checking a signature costs ~0.1 ms, so a burst of
+   * relayed batches is admitted in slices between other events: consensus messages never wait
+   * behind thousands of signature checks. Past the queue bound, relayed transactions are dropped
+   * (the submitting node still holds them and proposes them itself).
+   */
   private onTxBatch (data: Uint8Array): void {
     for (const t of this.decodeTxBatch(data) ?? []) {
+      if (this.admission.length >= maxAdmissionQueue) break
+      this.admission.push(t)
+    }
+    if (!this.admitting) {
+      this.admitting = true
+      setImmediate(() => this.admitSlice())
+    }
+  }
+
+  private readonly admission: Uint8Array[] = []
+  private admitting = false
+  private admitSlice (): void {
+    const slice = this.admission.splice(0, admissionSliceTxs)
+    for (const t of slice) {
       try {
         this.mempool.add(t)
       } catch (err) {
@@ -486,6 +509,8 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
       }
     }
     this.maybeStartWaitingHeight()
+    if (this.admission.length > 0 && this.running) setImmediate(() => this.admitSlice())
+    else this.admitting = false
   }
 
   // ---- block sync -------------------------------------------------------------------------

@@ -4,7 +4,8 @@ import { addressOf } from '../../src/foundations/crypto.ts'
 import { utf8 } from '../../src/foundations/bytes.ts'
 import { encode } from '../../src/foundations/encoding.ts'
 import { buildBlock, executeBlock, genesisChain, type ChainState } from '../../src/core/ledger/chain.ts'
-import { decodeBlock, encodeBlock } from '../../src/core/ledger/block.ts'
+import { bodyHash, decodeBlock, encodeBlock } from '../../src/core/ledger/block.ts'
+import { stateKey } from '../../src/core/ledger/state-keys.ts'
 import { StateView } from '../../src/core/ledger/state.ts'
 import { decodeSignedTx } from '../../src/core/ledger/tx.ts'
 import { testGenesis, testParams, tx } from './ledger-helpers.ts'
@@ -151,5 +152,33 @@ describe('ledger state machine', () => {
     const { genesis, validator } = testGenesis()
     const built = buildBlock(genesisChain({ ...genesis, accounts: [{ address: addressOf(alice.publicKey), balance: 100 }] }), [forged], t0, validator.publicKey)
     assert.equal(built.rejected[0]?.error.name, 'InvalidSignatureError')
+  })
+})
+
+describe('equivocation evidence on the ledger', () => {
+  it('records proven double votes once and refuses a block that repeats or forges them', async () => {
+    const { encodeEvidence, evidenceId, voteSignBytes } = await import('../../src/core/consensus/index.ts')
+    const { signBytes, verifyBytes } = await import('../../src/foundations/crypto.ts')
+    const { genesis, validator } = testGenesis()
+    const chain = genesisChain(genesis)
+    const vote = (hash: Uint8Array) => {
+      const unsigned = { type: 'prevote' as const, height: 1, round: 0, hash, validator: validator.publicKey, signature: new Uint8Array(64) }
+      return { ...unsigned, signature: signBytes(validator.secretKey, voteSignBytes(genesis.chainId, unsigned)) }
+    }
+    const evidence = encodeEvidence({ first: vote(new Uint8Array(32).fill(1)), second: vote(new Uint8Array(32).fill(2)) })
+    const forged = encodeEvidence({ first: vote(new Uint8Array(32).fill(1)), second: { ...vote(new Uint8Array(32).fill(3)), signature: new Uint8Array(64) } })
+    const validators = genesis.validators.map(v => ({ publicKey: v.publicKey, power: v.power }))
+    const hooks = { checkEvidence: (e: Uint8Array) => evidenceId(genesis.chainId, validators, e, verifyBytes) }
+    const built = buildBlock(chain, [], 1_700_000_001_000, validator.publicKey, hooks, [evidence, forged, evidence])
+    assert.equal(built.block.evidence.length, 1)
+    const checked = executeBlock(chain, built.block, hooks)
+    const id = evidenceId(genesis.chainId, validators, evidence, verifyBytes)
+    assert.ok(id)
+    assert.notEqual(new StateView(checked.chain.state).getRaw(stateKey.evidence(id)), undefined)
+    // The same offence again in a later block is refused.
+    const again = buildBlock(checked.chain, [], 1_700_000_002_000, validator.publicKey, hooks, [evidence])
+    assert.equal(again.block.evidence.length, 0)
+    const smuggled = { ...again.block, evidence: [evidence] }
+    assert.throws(() => executeBlock(checked.chain, { ...smuggled, header: { ...smuggled.header, bodyHash: bodyHash([], [evidence]) } }, hooks), { name: 'InvalidTransactionError' })
   })
 })

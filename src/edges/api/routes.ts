@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { fromHex, toHex, utf8 } from '../../foundations/bytes.ts'
-import { MalformedMessageError, NameNotFoundError, NotFoundError } from '../../foundations/errors.ts'
+import { MalformedMessageError, NameNotFoundError, NotFoundError, PayloadTooLargeError } from '../../foundations/errors.ts'
 import { maxApiBatchTxs, maxTxBytes } from '../../foundations/limits.ts'
 import * as shape from '../../foundations/shape.ts'
 import { encodeProof } from '../../core/auth-map/index.ts'
@@ -174,7 +174,8 @@ function parseAddress (s: string): Uint8Array {
 }
 
 function hexTx (v: unknown): Uint8Array {
-  const s = shape.str(v, 'tx', maxTxBytes * 2 + 2)
+  if (typeof v === 'string' && v.length > maxTxBytes * 2) throw new PayloadTooLargeError(`transaction is ${v.length / 2} bytes; the limit is ${maxTxBytes}`)
+  const s = shape.str(v, 'tx', maxTxBytes * 2)
   try {
     return fromHex(s)
   } catch {

@@ -84,12 +84,14 @@ export function devnetCommands (program: Command, globals: () => GlobalOptions):
       log('')
     })
 
+  // `up` and `down` take --dir and --validators from `devnet` itself (commander hands options to
+  // the command that declares them, wherever they stand on the line).
+  const shared = (): { dir?: string, validators: string } => devnet.opts<{ dir?: string, validators: string }>()
   devnet.command('up')
-    .description('start a devnet in the background; returns once it commits blocks')
-    .option('--dir <dir>', 'devnet folder (default: $KEYNET_HOME/devnet)')
-    .option('--validators <n>', 'number of validators', '4')
+    .description('start a devnet in the background (same --dir/--validators as devnet); returns once it commits blocks')
     .option('--timeout <ms>', 'how long to wait for the first blocks', '60000')
-    .action(async (o: { dir?: string, validators: string, timeout: string }) => {
+    .action(async (own: { timeout: string }) => {
+      const o = { ...shared(), ...own }
       const dir = resolve(o.dir ?? dirOption())
       const g = globals()
       const say = (line: string): void => { if (g.json !== true) process.stderr.write(`${line}\n`) }
@@ -109,10 +111,9 @@ export function devnetCommands (program: Command, globals: () => GlobalOptions):
     })
 
   devnet.command('down')
-    .description('stop a background devnet')
-    .option('--dir <dir>', 'devnet folder (default: $KEYNET_HOME/devnet)')
-    .action(async (o: { dir?: string }) => {
-      const dir = resolve(o.dir ?? dirOption())
+    .description('stop a background devnet (takes --dir like devnet)')
+    .action(async () => {
+      const dir = resolve(shared().dir ?? dirOption())
       const stopped = await stopDevnet(dir)
       const left = readDevnet(dir)?.nodes.filter(n => isAlive(n.pid)) ?? []
       if (left.length > 0) throw new Error(`pids ${left.map(n => n.pid).join(', ')} are still running`)

@@ -1,3 +1,4 @@
+import { toHex } from '../../foundations/bytes.ts'
 import { addressOf, signBytes, verifyBytes } from '../../foundations/crypto.ts'
 import { decode, encode } from '../../foundations/encoding.ts'
 import { InvalidSignatureError, MalformedMessageError, PayloadTooLargeError } from '../../foundations/errors.ts'
@@ -27,8 +28,29 @@ export function txId (encoded: Uint8Array): Uint8Array {
   return sha256(encoded)
 }
 
+// A transaction's bytes and key objects travel unchanged from the API or gossip through the
+// mempool into blocks, so their derived values are computed once and kept beside them.
+const idCache = new WeakMap<Uint8Array, string>()
+const senderCache = new WeakMap<Uint8Array, Uint8Array>()
+
+/** `txId` as hex, computed once per bytes object. */
+export function txIdHex (encoded: Uint8Array): string {
+  let id = idCache.get(encoded)
+  if (id === undefined) {
+    id = toHex(sha256(encoded))
+    idCache.set(encoded, id)
+  }
+  return id
+}
+
+/** The sender's address (hash of its key), computed once per key object. */
 export function senderOf (tx: Tx): Uint8Array {
-  return addressOf(tx.from)
+  let address = senderCache.get(tx.from)
+  if (address === undefined) {
+    address = addressOf(tx.from)
+    senderCache.set(tx.from, address)
+  }
+  return address
 }
 
 /** Decodes and shape-checks a transaction; the signature is checked by `verifyTxSignature`. */

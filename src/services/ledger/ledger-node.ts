@@ -12,7 +12,7 @@ import { blockHash, decodeBlock, decodeHeader, encodeBlock, encodeHeader } from 
 import { buildBlock, executeBlock, genesisChain, type BlockOutcome, type ChainState, type ExecutionHooks } from '../../core/ledger/chain.ts'
 import { applyTx } from '../../core/ledger/apply.ts'
 import { StateView } from '../../core/ledger/state.ts'
-import { decodeSignedTx, senderOf, txId, verifyTxSignature } from '../../core/ledger/tx.ts'
+import { decodeSignedTx, senderOf, txIdHex, verifyTxSignature } from '../../core/ledger/tx.ts'
 import type { Block, Genesis, SignedTx } from '../../core/ledger/types.ts'
 import {
   decodeCertificate, decodeMessage, decodeSigningRecord, gossipMessages, messageHeight, encodeCertificate, encodeEvidence, encodeMessage, encodeSigningRecord, evidenceId, initialState, step, verifyCommitCertificate,
@@ -55,6 +55,8 @@ export interface CommittedBlock { height: number, hash: Uint8Array, block: Block
 const defaultTimeouts: ConsensusTimeouts = { proposeMs: 1000, prevoteMs: 500, precommitMs: 500, roundIncrementMs: 500 }
 /** Blocks whose execution result is kept while consensus decides (one per round, a few rounds). */
 const maxCachedOutcomes = 16
+/** With transactions waiting, the next height starts after this pause, so a burst fills one block rather than many. */
+const blockGatherMs = 10
 /** Relayed transactions waiting for their signature check; bounded like the mempool. */
 const maxAdmissionQueue = 20_000
 /** Relayed transactions checked per event-loop turn (~3 ms of signature checks). */
@@ -184,11 +186,12 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
    * committed state, so a failure the ledger would record (name taken, …) is reported at once.
    */
   submit (encoded: Uint8Array): string {
-    if (this.mempool.has(encoded)) return toHex(txId(encoded))
+    if (this.mempool.has(encoded)) return txIdHex(encoded)
     const signed = decodeSignedTx(encoded)
     const expected = this.view().account(senderOf(signed.tx)).nonce
-    if (signed.tx.nonce === expected) this.dryRun(signed)
-    const id = this.mempool.add(encoded)
+    const verified = signed.tx.nonce === expected
+    if (verified) this.dryRun(signed)
+    const id = this.mempool.add(encoded, { signed, verified })
     this.gossipTx(encoded)
     this.maybeStartWaitingHeight()
     return id
@@ -312,7 +315,10 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
   private propose (height: number, round: number): void {
     if (height !== this.chainState.height + 1) return
     const built = buildBlock(this.chainState, this.mempool.candidates(maxBlockTxs), this.init.clock.now(), this.init.validatorKey?.publicKey ?? new Uint8Array(32), this.hooks(), [...this.pendingEvidence.values()])
-    for (const r of built.rejected) this.mempool.remove(r.tx)
+    for (const r of built.rejected) {
+      this.mempool.remove(r.tx)
+      this.log(`ledger: left out a transaction: ${r.error.name}: ${r.error.message}`)
+    }
     const hash = blockHash(built.block.header)
     this.remember(hash, { ...built, block: built.block })
     this.feed({ type: 'value', height, round, value: encodeBlock(built.block) })
@@ -379,9 +385,11 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
 
   private applyCommitted (height: number, hash: Uint8Array, value: Uint8Array, certificate: Uint8Array, outcome: BlockOutcome & { block: Block }): void {
     const { block } = outcome
-    const txRecords = block.txs.map((t, i) => {
+    const ids = block.txs.map(txIdHex)
+    const txRecords = block.txs.map((_, i) => {
+      const id = fromHex(ids[i] ?? '')
       const error = outcome.results[i]?.error
-      return error === undefined ? { id: txId(t), index: i } : { id: txId(t), index: i, error }
+      return error === undefined ? { id, index: i } : { id, index: i, error }
     })
     this.init.store.commitBlock({ height, hash, block: value, certificate }, outcome.changes, txRecords)
     this.chainState = outcome.chain
@@ -389,20 +397,40 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
     this.outcomes.clear()
     this.mempool.pruneCommitted(block.txs)
     for (const e of block.evidence) this.pendingEvidence.delete(toHex(sha256(e)))
-    for (const r of txRecords) this.wake(toHex(r.id))
+    if (this.waiters.size > 0) for (const id of ids) this.wake(id)
     this.emit('commit', { height, hash, block, outcome })
   }
 
-  /** Starts the next height at once when work waits, else after the empty-block interval. */
+  /**
+   * After a commit the next height starts when there is a reason: a short gathering pause once
+   * transactions wait (so a burst fills one block, not many), at once when a peer is already
+   * there, else after the empty-block interval. Always through the event loop: a one-validator
+   * chain would otherwise commit block after block inside one call and never serve I/O.
+   */
   private scheduleNextHeight (): void {
     this.heightWaiting = this.chainState.height + 1
-    if (this.mempool.size > 0) { this.startWaitingHeight(); return }
-    if (this.startHeightTimer !== undefined) clearTimeout(this.startHeightTimer)
-    this.startHeightTimer = setTimeout(() => this.startWaitingHeight(), this.init.emptyBlockIntervalMs ?? 1000)
+    this.startHeightDue = Number.POSITIVE_INFINITY
+    this.scheduleStart(this.mempool.hasCandidates() ? blockGatherMs : this.init.emptyBlockIntervalMs ?? 1000)
   }
 
+  private startHeightDue = Number.POSITIVE_INFINITY
+  private scheduleStart (delayMs: number): void {
+    if (this.heightWaiting === undefined) return
+    const due = performance.now() + delayMs
+    if (due >= this.startHeightDue) return
+    this.startHeightDue = due
+    if (this.startHeightTimer !== undefined) clearTimeout(this.startHeightTimer)
+    this.startHeightTimer = setTimeout(() => this.startWaitingHeight(), delayMs)
+  }
+
+  /** New transactions: start the waiting height after the gathering pause. */
   private maybeStartWaitingHeight (): void {
-    if (this.heightWaiting !== undefined) setImmediate(() => this.startWaitingHeight())
+    this.scheduleStart(blockGatherMs)
+  }
+
+  /** A peer is already at the next height: join it now. */
+  private joinWaitingHeight (): void {
+    this.scheduleStart(0)
   }
 
   private startWaitingHeight (): void {
@@ -450,7 +478,7 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
 
   private onConsensusMessage (data: Uint8Array, from: string): void {
     for (const message of this.decodeConsensus(data) ?? []) {
-      if (messageHeight(message) > this.chainState.height) this.maybeStartWaitingHeight()
+      if (messageHeight(message) > this.chainState.height) this.joinWaitingHeight()
       this.feed(message.type === 'proposal' ? { type: 'proposal', proposal: message.proposal, from } : { type: 'vote', vote: message.vote, from })
     }
   }
@@ -472,9 +500,15 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
     this.init.network.publish(this.topics.txs, encode(batch)).catch(err => this.log(`ledger: tx gossip failed: ${(err as Error).message}`))
   }
 
+  private readonly decodedBatches = new WeakMap<Uint8Array, Uint8Array[]>()
+  /** Decodes a gossiped transaction batch (cached for the handler), or undefined if malformed. */
   private decodeTxBatch (data: Uint8Array): Uint8Array[] | undefined {
+    const cached = this.decodedBatches.get(data)
+    if (cached !== undefined) return cached
     try {
-      return shape.list(decode(data), 'tx batch', maxTxBatch).map(t => shape.bytes(t, 'tx'))
+      const txs = shape.list(decode(data), 'tx batch', maxTxBatch).map(t => shape.bytes(t, 'tx'))
+      this.decodedBatches.set(data, txs)
+      return txs
     } catch {
       return undefined
     }

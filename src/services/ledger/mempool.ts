@@ -1,7 +1,7 @@
 import { toHex } from '../../foundations/bytes.ts'
 import { BadNonceError, FeeTooLowError, MempoolFullError, WrongChainError } from '../../foundations/errors.ts'
 import { maxMempoolTxs, maxMempoolTxsPerSender, maxNonceGap } from '../../foundations/limits.ts'
-import { decodeSignedTx, senderOf, txId, verifyTxSignature } from '../../core/ledger/tx.ts'
+import { decodeSignedTx, senderOf, txIdHex, verifyTxSignature } from '../../core/ledger/tx.ts'
 import type { SignedTx } from '../../core/ledger/types.ts'
 
 interface Pending { id: string, encoded: Uint8Array, signed: SignedTx, sender: string, nonce: number }
@@ -31,14 +31,17 @@ export class Mempool {
   get size (): number { return this.byId.size }
 
   has (encoded: Uint8Array): boolean {
-    return this.byId.has(toHex(txId(encoded)))
+    return this.byId.has(txIdHex(encoded))
   }
 
-  /** Admits a transaction or throws the reason it cannot be admitted; returns its id. */
-  add (encoded: Uint8Array): string {
-    const id = toHex(txId(encoded))
+  /**
+   * Admits a transaction or throws the reason it cannot be admitted; returns its id. A caller
+   * that already decoded it (and, with `verified`, checked its signature) passes that along.
+   */
+  add (encoded: Uint8Array, known?: { signed: SignedTx, verified: boolean }): string {
+    const id = txIdHex(encoded)
     if (this.byId.has(id)) return id
-    const signed = decodeSignedTx(encoded)
+    const signed = known?.signed ?? decodeSignedTx(encoded)
     const { tx } = signed
     if (tx.chainId !== this.init.chainId) throw new WrongChainError(`transaction is for chain "${tx.chainId}", this node runs "${this.init.chainId}"`)
     if (tx.fee < this.init.minTxFee) throw new FeeTooLowError(`fee ${tx.fee} is below the minimum ${this.init.minTxFee}`)
@@ -51,7 +54,7 @@ export class Mempool {
     if (queue?.has(tx.nonce) === true) throw new BadNonceError(`another pending transaction already uses nonce ${tx.nonce}`)
     if (this.byId.size >= maxMempoolTxs) throw new MempoolFullError(`the mempool holds ${maxMempoolTxs} transactions; retry shortly`)
     if ((queue?.size ?? 0) >= maxMempoolTxsPerSender) throw new MempoolFullError(`this sender has ${maxMempoolTxsPerSender} pending transactions; wait for some to commit`)
-    verifyTxSignature(signed)
+    if (known?.verified !== true) verifyTxSignature(signed)
     const pending: Pending = { id, encoded, signed, sender, nonce: tx.nonce }
     this.byId.set(id, pending)
     if (queue === undefined) this.bySender.set(sender, new Map([[tx.nonce, pending]]))
@@ -73,7 +76,16 @@ export class Mempool {
 
   /** The already-verified form of a pending transaction, if this mempool holds it. */
   verified (encoded: Uint8Array): SignedTx | undefined {
-    return this.byId.get(toHex(txId(encoded)))?.signed
+    return this.byId.get(txIdHex(encoded))?.signed
+  }
+
+  /** Whether any pending transaction could go into the next block (its sender's next nonce is here). */
+  hasCandidates (): boolean {
+    for (const queue of this.bySender.values()) {
+      const first = queue.values().next().value
+      if (first !== undefined && queue.has(this.init.accountNonce(senderOf(first.signed.tx)))) return true
+    }
+    return false
   }
 
   /**
@@ -108,7 +120,7 @@ export class Mempool {
   pruneCommitted (committed: Uint8Array[]): void {
     const touched = new Set<string>()
     for (const encoded of committed) {
-      const p = this.byId.get(toHex(txId(encoded)))
+      const p = this.byId.get(txIdHex(encoded))
       if (p !== undefined) touched.add(p.sender)
       else {
         try { touched.add(toHex(senderOf(decodeSignedTx(encoded).tx))) } catch { /* not ours to judge */ }
@@ -129,7 +141,7 @@ export class Mempool {
 
   /** Drops a transaction that can no longer apply (e.g. its name was taken meanwhile). */
   remove (encoded: Uint8Array): void {
-    const p = this.byId.get(toHex(txId(encoded)))
+    const p = this.byId.get(txIdHex(encoded))
     if (p === undefined) return
     this.byId.delete(p.id)
     const queue = this.bySender.get(p.sender)

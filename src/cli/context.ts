@@ -1,6 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline/promises'
 import { fromHex, toHex } from '../foundations/bytes.ts'
 import { addressOf, type KeyPair } from '../foundations/crypto.ts'
 import { KeystoreError, KeynetError, UnavailableError } from '../foundations/errors.ts'
@@ -107,11 +106,32 @@ export async function passphrase (prompt: string): Promise<string> {
   const fromEnv = process.env.KEYNET_PASSPHRASE
   if (fromEnv !== undefined) return fromEnv
   if (!process.stdin.isTTY) throw new KeystoreError('no passphrase: set KEYNET_PASSPHRASE or run in a terminal')
-  const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true })
+  return await readHidden(prompt)
+}
+
+/** Reads one line from the terminal without echoing it (raw mode; Backspace and Ctrl-C work). */
+async function readHidden (prompt: string): Promise<string> {
+  const stdin = process.stdin
+  process.stderr.write(prompt)
+  stdin.setRawMode(true)
+  stdin.resume()
   try {
-    return await rl.question(prompt)
+    return await new Promise<string>((resolve, reject) => {
+      let line = ''
+      const onData = (chunk: Buffer): void => {
+        for (const ch of chunk.toString('utf8')) {
+          if (ch === '\r' || ch === '\n') { stdin.off('data', onData); resolve(line); return }
+          if (ch === '\u0003') { stdin.off('data', onData); reject(new KeystoreError('cancelled')); return }
+          if (ch === '\u007f' || ch === '\b') line = line.slice(0, -1)
+          else if (ch >= ' ') line += ch
+        }
+      }
+      stdin.on('data', onData)
+    })
   } finally {
-    rl.close()
+    stdin.setRawMode(false)
+    stdin.pause()
+    process.stderr.write('\n')
   }
 }
 

@@ -1,5 +1,6 @@
 import type { Command } from 'commander'
 import { toHex } from '../../foundations/bytes.ts'
+import { KeystoreError } from '../../foundations/errors.ts'
 import { Keystore, keynetHome } from '../../services/keystore/keystore.ts'
 import { passphrase, type GlobalOptions } from '../context.ts'
 
@@ -11,6 +12,7 @@ export function initCommand (program: Command, globals: () => GlobalOptions): vo
       const g = globals()
       const store = new Keystore(g.home ?? keynetHome())
       const pass = await passphrase(`new passphrase for identity "${o.name}": `)
+      if (process.env.KEYNET_PASSPHRASE === undefined && await passphrase('repeat it: ') !== pass) throw new KeystoreError('the two passphrases differ; nothing was created')
       const id = store.create(o.name, pass)
       const out = { name: id.name, address: toHex(id.address), publicKey: toHex(id.keyPair.publicKey), keystore: store.dir }
       process.stdout.write(g.json === true

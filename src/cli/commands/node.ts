@@ -90,6 +90,7 @@ export function devnetCommands (program: Command, globals: () => GlobalOptions):
   devnet.command('up')
     .description('start a devnet in the background (same --dir/--validators as devnet); returns once it commits blocks')
     .option('--timeout <ms>', 'how long to wait for the first blocks', '60000')
+    .addHelpText('after', '\nAlso takes devnet\'s options:\n  --dir <dir>       devnet folder (default: $KEYNET_HOME/devnet)\n  --validators <n>  number of validators (default: 4)\n\nExample: keynet devnet up --dir ./net --validators 4')
     .action(async (own: { timeout: string }) => {
       const o = { ...shared(), ...own }
       const dir = resolve(o.dir ?? dirOption())
@@ -112,6 +113,7 @@ export function devnetCommands (program: Command, globals: () => GlobalOptions):
 
   devnet.command('down')
     .description('stop a background devnet (takes --dir like devnet)')
+    .addHelpText('after', '\nExample: keynet devnet down --dir ./net')
     .action(async () => {
       const dir = resolve(shared().dir ?? dirOption())
       const stopped = await stopDevnet(dir)

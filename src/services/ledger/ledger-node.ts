@@ -314,6 +314,7 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
 
   private propose (height: number, round: number): void {
     if (height !== this.chainState.height + 1) return
+    this.trace(`propose h=${height} r=${round} mempool=${this.mempool.size}`)
     const built = buildBlock(this.chainState, this.mempool.candidates(maxBlockTxs), this.init.clock.now(), this.init.validatorKey?.publicKey ?? new Uint8Array(32), this.hooks(), [...this.pendingEvidence.values()])
     for (const r of built.rejected) {
       this.mempool.remove(r.tx)
@@ -325,6 +326,11 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
   }
 
   private validateValue (height: number, value: Uint8Array): boolean {
+    const t0 = performance.now()
+    try { return this.validateValueInner(height, value) } finally { this.trace(`validate h=${height} ${(performance.now() - t0).toFixed(0)} ms`) }
+  }
+
+  private validateValueInner (height: number, value: Uint8Array): boolean {
     if (height !== this.chainState.height + 1) return false
     try {
       const block = this.blockOf(value)
@@ -399,6 +405,7 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
     for (const e of block.evidence) this.pendingEvidence.delete(toHex(sha256(e)))
     if (this.waiters.size > 0) for (const id of ids) this.wake(id)
     this.emit('commit', { height, hash, block, outcome })
+    this.trace(`commit h=${height} txs=${block.txs.length} mempool=${this.mempool.size} admission=${this.admission.length}`)
   }
 
   /**
@@ -631,6 +638,12 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
   }
 
   // ---- helpers ------------------------------------------------------------------------------
+
+  /** Per-block timing lines for performance work: set KEYNET_TRACE=1 on the node. */
+  private readonly tracing = process.env.KEYNET_TRACE === '1'
+  private trace (line: string): void {
+    if (this.tracing) this.log(`trace ${line}`)
+  }
 
   /**
    * Starts the height after the committed chain, with the certificate of the last block so this

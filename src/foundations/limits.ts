@@ -16,6 +16,8 @@ export const maxBlockBytes = 8 * 1024 * 1024
 export const maxMempoolTxs = 50_000
 /** Pending transactions of one sender: one account cannot fill the mempool alone. */
 export const maxMempoolTxsPerSender = 10_000
+/** A pending transaction not included within this time (say, stuck behind a nonce gap) is dropped. */
+export const maxPendingAgeMs = 10 * 60_000
 /** How far ahead of the account's nonce a pending transaction may be. */
 export const maxNonceGap = 10_000
 /** Body of an HTTP API request. */

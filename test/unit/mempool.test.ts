@@ -7,8 +7,10 @@ import { Mempool } from '../../src/services/ledger/mempool.ts'
 import { decodeSignedTx } from '../../src/core/ledger/tx.ts'
 import { tx } from './ledger-helpers.ts'
 
+const clock = { now: 0 }
+
 function pool (nonces: Map<string, number> = new Map()) {
-  return new Mempool({ chainId: 'keynet-test', minTxFee: 10, accountNonce: a => nonces.get(toHex(a)) ?? 0 })
+  return new Mempool({ chainId: 'keynet-test', minTxFee: 10, accountNonce: a => nonces.get(toHex(a)) ?? 0, now: () => clock.now })
 }
 
 describe('mempool', () => {
@@ -49,5 +51,17 @@ describe('mempool', () => {
     m.pruneCommitted(txs.slice(0, 2))
     assert.equal(m.size, 1)
     assert.equal([...m.candidates(10)].length, 1)
+  })
+
+  it('expires transactions stuck behind a nonce gap', () => {
+    const m = pool()
+    clock.now = 1_000
+    m.add(tx(alice, 1, body(1)))
+    clock.now = 1_000 + 5 * 60_000
+    m.add(tx(alice, 2, body(2)))
+    assert.equal(m.hasCandidates(), false)
+    clock.now = 1_000 + 11 * 60_000
+    assert.equal(m.expire(), 1)
+    assert.equal(m.size, 1)
   })
 })

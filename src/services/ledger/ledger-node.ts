@@ -55,6 +55,8 @@ export interface CommittedBlock { height: number, hash: Uint8Array, block: Block
 const defaultTimeouts: ConsensusTimeouts = { proposeMs: 1000, prevoteMs: 500, precommitMs: 500, roundIncrementMs: 500 }
 /** Blocks whose execution result is kept while consensus decides (one per round, a few rounds). */
 const maxCachedOutcomes = 16
+/** How often the mempool is swept for transactions that waited too long. */
+const mempoolExpiryMs = 10_000
 /** With transactions waiting, the next height starts after this pause, so a burst fills one block rather than many. */
 const blockGatherMs = 10
 /** Relayed transactions waiting for their signature check; bounded like the mempool. */
@@ -116,7 +118,8 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
     this.mempool = new Mempool({
       chainId,
       minTxFee: init.genesis.params.minTxFee,
-      accountNonce: address => this.view().account(address).nonce
+      accountNonce: address => this.view().account(address).nonce,
+      now: () => init.clock.now()
     })
     const key = init.validatorKey
     this.ctx = {
@@ -163,6 +166,10 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
     await net.handle(this.protocols.status, async () => encode({ height: this.chainState.height }), { maxRequestBytes: 64 })
     this.every(statusPollMs, () => { void this.pollPeers() })
     this.every(regossipMs, () => this.regossipIfStalled())
+    this.every(mempoolExpiryMs, () => {
+      const dropped = this.mempool.expire()
+      if (dropped > 0) this.log(`ledger: dropped ${dropped} transactions pending for too long (nonce gaps never filled?)`)
+    })
     // A quorum of peers must hear this node's first votes, else the first round is lost.
     const needed = Math.max(0, Math.ceil((this.validators.length * 2) / 3) - 1)
     await net.waitForTopicPeers(this.topics.consensus, needed, AbortSignal.timeout(peerWaitMs)).catch(() => {

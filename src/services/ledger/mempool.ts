@@ -1,16 +1,18 @@
 import { toHex } from '../../foundations/bytes.ts'
 import { BadNonceError, FeeTooLowError, MempoolFullError, WrongChainError } from '../../foundations/errors.ts'
-import { maxMempoolTxs, maxMempoolTxsPerSender, maxNonceGap } from '../../foundations/limits.ts'
+import { maxMempoolTxs, maxMempoolTxsPerSender, maxNonceGap, maxPendingAgeMs } from '../../foundations/limits.ts'
 import { decodeSignedTx, senderOf, txIdHex, verifyTxSignature } from '../../core/ledger/tx.ts'
 import type { SignedTx } from '../../core/ledger/types.ts'
 
-interface Pending { id: string, encoded: Uint8Array, signed: SignedTx, sender: string, nonce: number }
+interface Pending { id: string, encoded: Uint8Array, signed: SignedTx, sender: string, nonce: number, addedAt: number }
 
 export interface MempoolInit {
   chainId: string
   minTxFee: number
   /** The committed nonce of an account (the next nonce it may use). */
   accountNonce: (address: Uint8Array) => number
+  /** Milliseconds, for expiring transactions that can never be included. */
+  now: () => number
 }
 
 /**
@@ -55,7 +57,7 @@ export class Mempool {
     if (this.byId.size >= maxMempoolTxs) throw new MempoolFullError(`the mempool holds ${maxMempoolTxs} transactions; retry shortly`)
     if ((queue?.size ?? 0) >= maxMempoolTxsPerSender) throw new MempoolFullError(`this sender has ${maxMempoolTxsPerSender} pending transactions; wait for some to commit`)
     if (known?.verified !== true) verifyTxSignature(signed)
-    const pending: Pending = { id, encoded, signed, sender, nonce: tx.nonce }
+    const pending: Pending = { id, encoded, signed, sender, nonce: tx.nonce, addedAt: this.init.now() }
     this.byId.set(id, pending)
     if (queue === undefined) this.bySender.set(sender, new Map([[tx.nonce, pending]]))
     else queue.set(tx.nonce, pending)
@@ -137,6 +139,19 @@ export class Mempool {
       }
       if (queue.size === 0) this.bySender.delete(sender)
     }
+  }
+
+  /**
+   * Drops transactions pending longer than `maxPendingAgeMs`: ones stuck behind a nonce gap that
+   * was never filled would otherwise hold mempool space for ever. Returns how many were dropped.
+   */
+  expire (): number {
+    const cutoff = this.init.now() - maxPendingAgeMs
+    let dropped = 0
+    for (const p of this.byId.values()) {
+      if (p.addedAt < cutoff) { this.remove(p.encoded); dropped++ }
+    }
+    return dropped
   }
 
   /** Drops a transaction that can no longer apply (e.g. its name was taken meanwhile). */

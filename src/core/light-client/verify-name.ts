@@ -10,13 +10,18 @@ import { stateKey } from '../ledger/state-keys.ts'
 import type { BlockHeader, Genesis, NameEntry } from '../ledger/types.ts'
 import { parseName } from '../names/grammar.ts'
 
-/** A name proof as the API sends it (hex strings); see `NameProofView`. */
+/** A name answer with its proof, as the node API sends it (bytes as hex). */
 export interface NameProofInput {
   name: string
+  /** Encoded name entry, or null when the proof shows the name is absent. */
   entry: string | null
+  /** Encoded state proof against the header's state root. */
   proof: string
+  /** Encoded block header whose state root the proof is against. */
   header: string
+  /** Encoded commit certificate (>2/3 precommits) for that header. */
   certificate: string
+  /** For a sub-name: the same for its root name, whose expiry it follows. */
   root?: { entry: string | null, proof: string }
 }
 

@@ -3,6 +3,7 @@
  * lowercase hex. `docs/api/openapi.json` documents the same shapes for other languages.
  */
 import type { NameRecords } from '../../core/ledger/types.ts'
+import type { NameProofInput } from '../../core/light-client/verify-name.ts'
 
 export interface StatusView {
   chainId: string
@@ -36,19 +37,7 @@ export interface NameView {
 }
 
 /** Everything a light client needs to check a name answer without trusting the node. */
-export interface NameProofView {
-  name: string
-  /** Encoded name entry (hex), or null when the proof shows the name is absent. */
-  entry: string | null
-  /** Encoded state proof against the header's state root. */
-  proof: string
-  /** Encoded block header whose state root the proof is against. */
-  header: string
-  /** Encoded commit certificate (>2/3 precommits) for that header. */
-  certificate: string
-  /** For a sub-name: the same for its root name, whose expiry it follows. */
-  root?: { entry: string | null, proof: string }
-}
+export type NameProofView = NameProofInput
 
 export interface TxSubmitted { id: string }
 

@@ -70,6 +70,7 @@ export class CliContext {
     let status: TxStatusView
     do {
       status = await api.tx(id, 5000)
+      if (status.status === 'unknown') throw new UnavailableError(`transaction ${id} was dropped from the mempool before it was committed (a conflicting transaction, or a proposer left it out); run the command again`)
     } while (status.status !== 'committed' && Date.now() < deadline)
     if (status.status !== 'committed') throw new UnavailableError(`transaction ${id} was accepted but not committed within 30 s; check it later with \`curl ${api.base}/v1/txs/${id}\``)
     if (status.error !== undefined) throw named(status.error.name, status.error.message)

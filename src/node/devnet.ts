@@ -59,7 +59,9 @@ export function devAccountKey (dir: string): KeyPair {
   return keyPairFromSecret(fromHex(secretKey))
 }
 
+/** Whether a recorded node process still runs (pid 0 or below never names one). */
 export function isAlive (pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false
   try { process.kill(pid, 0); return true } catch { return false }
 }
 
@@ -172,7 +174,7 @@ export async function waitForDevnet (file: DevnetFile, opts: { minHeight: number
     if (line !== last) { opts.onProgress?.(line); last = line }
     if (heights.every(h => h >= opts.minHeight)) return
     const dead = file.nodes.filter(n => !isAlive(n.pid))
-    if (dead.length > 0) throw new Error(`${dead.map(n => n.name).join(', ')} exited during start-up; see ${dead[0]?.logFile}`)
+    if (dead.length > 0) throw new Error(`${dead.map(n => n.name).join(', ')} exited during start-up; see its output above or ${dead[0]?.logFile}`)
     await new Promise(resolve => setTimeout(resolve, 200))
   }
   throw new Error(`the devnet did not commit ${opts.minHeight} blocks within ${opts.timeoutMs} ms; see the node logs in ${file.dir}`)

@@ -45,6 +45,9 @@ export async function startNode (config: NodeConfig): Promise<RunningNode> {
   const genesis = loadGenesis(dataDir, config.genesisFile)
   const key = loadOrCreateNodeKey(dataDir)
   const isValidator = config.roles.includes('validator')
+  if (isValidator && !genesis.validators.some(v => toHex(v.publicKey) === toHex(key.publicKey))) {
+    config.log(`warning: --roles validator, but this node's key ${toHex(key.publicKey).slice(0, 16)}… is not in the genesis validator set: it will follow the chain without voting`)
+  }
   const store = new LedgerStore(join(dataDir, 'ledger.db'))
   const p2p = await createP2PHost({
     secretKey: key.secretKey,

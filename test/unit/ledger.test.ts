@@ -182,3 +182,28 @@ describe('equivocation evidence on the ledger', () => {
     assert.throws(() => executeBlock(checked.chain, { ...smuggled, header: { ...smuggled.header, bodyHash: bodyHash([], [evidence]) } }, hooks), { name: 'InvalidTransactionError' })
   })
 })
+
+describe('sub-names and a re-registered root', () => {
+  it('a sub-name dies with the root registration it was made under', () => {
+    const params = { ...testParams, termMs: 10_000, graceMs: 5_000 }
+    const { genesis, alice, bob, validator } = testGenesis(params)
+    const t0 = 1_700_000_001_000
+    let chain = commit(genesisChain(genesis), [tx(alice, 0, { type: 'name-register', name: 'root.key', terms: 1 })], t0, validator.publicKey).chain
+    chain = commit(chain, [tx(alice, 1, { type: 'name-register', name: 'blog.root.key', terms: 1 })], t0 + 1, validator.publicKey).chain
+    // The root expires (past its grace period) and bob registers it anew.
+    chain = commit(chain, [tx(bob, 0, { type: 'name-register', name: 'root.key', terms: 1 })], t0 + 16_000, validator.publicKey).chain
+    const built = commit(chain, [
+      tx(alice, 2, { type: 'name-update', name: 'blog.root.key', records: { text: { still: 'mine' } } }),
+      tx(bob, 1, { type: 'name-register', name: 'blog.root.key', terms: 1 })
+    ], t0 + 17_000, validator.publicKey)
+    assert.deepEqual(built.results.map(r => r.error?.name), ['NameExpiredError', undefined])
+    assert.deepEqual(new StateView(built.chain.state).name('blog.root.key')?.owner, addressOf(bob.publicKey))
+  })
+
+  it('a block whose body does not match its header is malformed', () => {
+    const { genesis, alice, validator } = testGenesis()
+    const built = buildBlock(genesisChain(genesis), [tx(alice, 0, { type: 'name-register', name: 'real.key', terms: 1 })], 1_700_000_001_000, validator.publicKey)
+    const forged = encodeBlock({ ...built.block, txs: [tx(alice, 0, { type: 'name-register', name: 'fake.key', terms: 1 })] })
+    assert.throws(() => decodeBlock(forged), { name: 'MalformedMessageError' })
+  })
+})

@@ -8,9 +8,10 @@ import { decodeSignedTx } from '../../src/core/ledger/tx.ts'
 import { tx } from './ledger-helpers.ts'
 
 const clock = { now: 0 }
+let broke = ''
 
 function pool (nonces: Map<string, number> = new Map()) {
-  return new Mempool({ chainId: 'keynet-test', minTxFee: 10, accountNonce: a => nonces.get(toHex(a)) ?? 0, now: () => clock.now })
+  return new Mempool({ chainId: 'keynet-test', minTxFee: 10, account: a => ({ nonce: nonces.get(toHex(a)) ?? 0, balance: toHex(a) === broke ? 15 : 1_000_000 }), now: () => clock.now })
 }
 
 describe('mempool', () => {
@@ -62,6 +63,15 @@ describe('mempool', () => {
     assert.equal(m.hasCandidates(), false)
     clock.now = 1_000 + 11 * 60_000
     assert.equal(m.expire(), 1)
+    assert.equal(m.size, 1)
+  })
+
+  it('refuses transactions whose sender cannot pay all pending fees', () => {
+    const poor = generateKeyPair()
+    broke = toHex(addressOf(poor.publicKey))
+    const m = pool()
+    m.add(tx(poor, 0, body(0)))
+    assert.throws(() => m.add(tx(poor, 1, body(1))), { name: 'InsufficientFundsError' })
     assert.equal(m.size, 1)
   })
 })

@@ -82,7 +82,8 @@ export function nameCommands (program: Command, globals: () => GlobalOptions): v
       const proof = await api.nameProof(n)
       const v = verifyNameProof(genesis, proof, n)
       const ms = performance.now() - started
-      const source = `verified: block ${v.header.height} signed by ${v.signedPower}/${v.totalPower} of the validator power, proof ${v.proofBytes} bytes`
+      const age = Math.max(0, Math.round((Date.now() - v.header.time) / 1000))
+      const source = `verified: block ${v.header.height} (${age} s old) signed by ${v.signedPower}/${v.totalPower} of the validator power, proof ${v.proofBytes} bytes`
       if (v.entry === undefined) {
         ctx.print({ name: v.name, registered: false, verified: true, height: v.header.height }, () => `${v.name} is not registered (${source})`)
         process.exitCode = 1

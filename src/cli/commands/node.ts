@@ -53,7 +53,11 @@ export function devnetCommands (program: Command, globals: () => GlobalOptions):
     .option('--fresh', 'delete the folder first: a new chain')
     .action(async (o: { dir?: string, validators: string, fresh?: boolean }) => {
       const dir = resolve(o.dir ?? dirOption())
-      if (o.fresh === true) rmSync(dir, { recursive: true, force: true })
+      if (o.fresh === true) {
+        const live = readDevnet(dir)?.nodes.filter(n => isAlive(n.pid)) ?? []
+        if (live.length > 0) throw new Error(`a devnet is running in ${dir}; stop it first with \`keynet devnet down --dir ${dir}\``)
+        rmSync(dir, { recursive: true, force: true })
+      }
       const log = (line: string): void => { process.stdout.write(`${line}\n`) }
       const { file, children } = await startDevnet({ dir, validators: positive(o.validators, '--validators'), fund: keystoreAddresses(globals()), log, detached: false })
       let stopping = false
@@ -74,7 +78,14 @@ export function devnetCommands (program: Command, globals: () => GlobalOptions):
           if (exited === children.length) process.exit(stopping ? 0 : 1)
         })
       }
-      await waitForDevnet(file, { minHeight: 1, timeoutMs: 60_000 })
+      try {
+        await waitForDevnet(file, { minHeight: 1, timeoutMs: 60_000 })
+      } catch (err) {
+        if (stopping) return
+        log(`keynet: ${(err as Error).message}`)
+        stop()
+        return
+      }
       log('')
       log(`Keynet devnet is up: chain ${file.chainId}, ${file.nodes.length} validators, data in ${dir}`)
       for (const n of file.nodes) log(`  ${n.name}  api ${n.api}  p2p ${n.p2p}  pid ${n.pid}`)

@@ -1,3 +1,4 @@
+import { equalBytes } from '../../foundations/bytes.ts'
 import { decode, encode } from '../../foundations/encoding.ts'
 import { MalformedMessageError, PayloadTooLargeError } from '../../foundations/errors.ts'
 import { sha256 } from '../../foundations/hash.ts'
@@ -29,7 +30,10 @@ export function decodeBlock (bytes: Uint8Array): Block {
   shape.onlyKeys(raw, 'block', ['header', 'txs', 'evidence'])
   const txs = shape.list(raw.txs, 'block.txs', maxBlockTxs).map(t => shape.bytes(t, 'block.txs[]', undefined, maxTxBytes))
   const evidence = shape.list(raw.evidence, 'block.evidence', maxBlockEvidence).map(e => shape.bytes(e, 'block.evidence[]', undefined, 4096))
-  return { header: decodeHeaderValue(raw.header), txs, evidence }
+  const header = decodeHeaderValue(raw.header)
+  // A block is named by its header's hash, so the header must commit to exactly this body.
+  if (!equalBytes(header.bodyHash, bodyHash(txs, evidence))) throw new MalformedMessageError('block body does not match its header')
+  return { header, txs, evidence }
 }
 
 export function decodeHeader (bytes: Uint8Array): BlockHeader {

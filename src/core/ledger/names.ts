@@ -11,8 +11,16 @@ export type NameStatus = 'active' | 'grace' | 'expired'
 /** Expiry of a name: a sub-name lives as long as its root name. */
 export function effectiveExpiry (state: Pick<StateView, 'name'>, parsed: ParsedName, entry: NameEntry): number {
   if (parsed.parent === undefined) return entry.expiresAt
-  const root = state.name(parsed.root)
-  return root === undefined ? 0 : root.expiresAt
+  return subNameExpiry(entry, state.name(parsed.root))
+}
+
+/**
+ * A sub-name follows its root's expiry, and dies with the registration it was made under: once
+ * the root expires and is registered anew (by anyone), the old sub-names are expired.
+ */
+export function subNameExpiry (entry: NameEntry, root: NameEntry | undefined): number {
+  if (root === undefined || root.registeredAt > entry.registeredAt) return 0
+  return root.expiresAt
 }
 
 export function nameStatus (expiresAt: number, time: number, params: ChainParams): NameStatus {

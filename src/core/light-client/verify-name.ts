@@ -5,7 +5,7 @@ import { ProofInvalidError } from '../../foundations/errors.ts'
 import { decodeProof, verifyStateProof } from '../auth-map/index.ts'
 import { decodeCertificate, verifyCommitCertificate } from '../consensus/index.ts'
 import { blockHash, decodeHeader } from '../ledger/block.ts'
-import { nameStatus, type NameStatus } from '../ledger/names.ts'
+import { nameStatus, subNameExpiry, type NameStatus } from '../ledger/names.ts'
 import { stateKey } from '../ledger/state-keys.ts'
 import type { BlockHeader, Genesis, NameEntry } from '../ledger/types.ts'
 import { parseName } from '../names/grammar.ts'
@@ -90,7 +90,7 @@ export function verifyNameProof (trusted: Pick<Genesis, 'chainId' | 'validators'
   let expiresAt = entry?.expiresAt
   if (parsed.parent !== undefined && entry !== undefined) {
     if (input.root === undefined) throw new ProofInvalidError(`a sub-name answer must include the proof for ${parsed.root}`)
-    expiresAt = check(parsed.root, input.root.entry, input.root.proof)?.expiresAt ?? 0
+    expiresAt = subNameExpiry(entry, check(parsed.root, input.root.entry, input.root.proof))
   }
   const status = entry === undefined || expiresAt === undefined ? 'unregistered' : nameStatus(expiresAt, header.time, trusted.params)
   return { name: parsed.name, entry, status, expiresAt, header, signedPower, totalPower, proofBytes }

@@ -55,6 +55,8 @@ export interface CommittedBlock { height: number, hash: Uint8Array, block: Block
 const defaultTimeouts: ConsensusTimeouts = { proposeMs: 1000, prevoteMs: 500, precommitMs: 500, roundIncrementMs: 500 }
 /** Blocks whose execution result is kept while consensus decides (one per round, a few rounds). */
 const maxCachedOutcomes = 16
+/** How far a proposed block's time may run ahead of this validator's clock. */
+const maxClockDriftMs = 5_000
 /** How often the mempool is swept for transactions that waited too long. */
 const mempoolExpiryMs = 10_000
 /** With transactions waiting, the next height starts after this pause, so a burst fills one block rather than many. */
@@ -118,7 +120,7 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
     this.mempool = new Mempool({
       chainId,
       minTxFee: init.genesis.params.minTxFee,
-      accountNonce: address => this.view().account(address).nonce,
+      account: address => this.view().account(address),
       now: () => init.clock.now()
     })
     const key = init.validatorKey
@@ -237,7 +239,7 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
     const header = decodeBlock(last.block).header
     const state = authMapFrom(store.stateEntries())
     if (!equalBytes(state.root, header.stateRoot)) {
-      throw new Error(`the stored state does not match block ${height}'s state root; the data folder is damaged — remove it to resync from peers`)
+      throw new Error(`the stored state does not match block ${height}'s state root; the ledger store is damaged — remove ledger.db from the data folder (keep node-key.json) to resync from peers`)
     }
     this.lastCommit = { header: encodeHeader(header), certificate: last.certificate }
     return { genesis, height, lastHash: last.hash, time: header.time, state }
@@ -341,6 +343,14 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
     if (height !== this.chainState.height + 1) return false
     try {
       const block = this.blockOf(value)
+      // Ledger time may only run ahead of this validator's clock by a small drift, so a
+      // Byzantine proposer cannot hurry names towards expiry (Tendermint's timeliness check; the
+      // deterministic rule in executeBlock bounds the step from the parent as well).
+      const ahead = block.header.time - this.init.clock.now()
+      if (ahead > maxClockDriftMs) {
+        this.log(`ledger: rejected proposal at height ${height}: its time is ${ahead} ms ahead of this node's clock`)
+        return false
+      }
       const hash = this.hashValue(value)
       if (this.outcomes.has(toHex(hash))) return true
       this.remember(hash, { ...executeBlock(this.chainState, block, this.hooks()), block })
@@ -514,13 +524,22 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
     this.init.network.publish(this.topics.txs, encode(batch)).catch(err => this.log(`ledger: tx gossip failed: ${(err as Error).message}`))
   }
 
-  private readonly decodedBatches = new WeakMap<Uint8Array, Uint8Array[]>()
-  /** Decodes a gossiped transaction batch (cached for the handler), or undefined if malformed. */
-  private decodeTxBatch (data: Uint8Array): Uint8Array[] | undefined {
+  private readonly decodedBatches = new WeakMap<Uint8Array, Array<{ encoded: Uint8Array, signed: SignedTx }>>()
+  /**
+   * Decodes a gossiped transaction batch (cached for the handler), or undefined if it is
+   * malformed or for another chain: such a batch is not forwarded and its sender is penalised.
+   * Signatures are checked at admission, in slices, not here on the forwarding path.
+   */
+  private decodeTxBatch (data: Uint8Array): Array<{ encoded: Uint8Array, signed: SignedTx }> | undefined {
     const cached = this.decodedBatches.get(data)
     if (cached !== undefined) return cached
     try {
-      const txs = shape.list(decode(data), 'tx batch', maxTxBatch).map(t => shape.bytes(t, 'tx'))
+      const txs = shape.list(decode(data), 'tx batch', maxTxBatch).map(t => {
+        const encoded = shape.bytes(t, 'tx')
+        const signed = decodeSignedTx(encoded)
+        if (signed.tx.chainId !== this.genesis.chainId) throw new MalformedMessageError('transaction for another chain')
+        return { encoded, signed }
+      })
       this.decodedBatches.set(data, txs)
       return txs
     } catch {
@@ -545,13 +564,13 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
     }
   }
 
-  private readonly admission: Uint8Array[] = []
+  private readonly admission: Array<{ encoded: Uint8Array, signed: SignedTx }> = []
   private admitting = false
   private admitSlice (): void {
     const slice = this.admission.splice(0, admissionSliceTxs)
     for (const t of slice) {
       try {
-        this.mempool.add(t)
+        this.mempool.add(t.encoded, { signed: t.signed, verified: false })
       } catch (err) {
         if (!(err instanceof KeynetError)) throw err
       }
@@ -565,6 +584,8 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
 
   private async pollPeers (): Promise<void> {
     const net = this.init.network
+    const connected = new Set(net.peers())
+    for (const peer of this.peerHeights.keys()) if (!connected.has(peer)) this.peerHeights.delete(peer)
     await Promise.all(net.peers().map(async peer => {
       try {
         const reply = shape.record(decode(await net.request(peer, this.protocols.status, new Uint8Array(0), { timeoutMs: 1500, maxResponseBytes: 256 })), 'status')
@@ -623,7 +644,7 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
       const certificateBytes = shape.bytes(r.certificate, 'synced block.certificate')
       const block = decodeBlock(value)
       const height = block.header.height
-      if (height !== this.chainState.height + 1) return false
+      if (height !== this.chainState.height + 1) throw new MalformedMessageError(`sync reply holds block ${height}, not ${this.chainState.height + 1}`)
       const hash = blockHash(block.header)
       if (!verifyCommitCertificate(this.genesis.chainId, this.validators, height, hash, decodeCertificate(certificateBytes), verifyBytes)) {
         throw new MalformedMessageError(`block ${height} from sync has no valid commit certificate`)

@@ -1,5 +1,5 @@
 import { toHex } from '../../foundations/bytes.ts'
-import { BadNonceError, FeeTooLowError, MempoolFullError, WrongChainError } from '../../foundations/errors.ts'
+import { BadNonceError, FeeTooLowError, InsufficientFundsError, MempoolFullError, WrongChainError } from '../../foundations/errors.ts'
 import { maxMempoolTxs, maxMempoolTxsPerSender, maxNonceGap, maxPendingAgeMs } from '../../foundations/limits.ts'
 import { decodeSignedTx, senderOf, txIdHex, verifyTxSignature } from '../../core/ledger/tx.ts'
 import type { SignedTx } from '../../core/ledger/types.ts'
@@ -9,8 +9,8 @@ interface Pending { id: string, encoded: Uint8Array, signed: SignedTx, sender: s
 export interface MempoolInit {
   chainId: string
   minTxFee: number
-  /** The committed nonce of an account (the next nonce it may use). */
-  accountNonce: (address: Uint8Array) => number
+  /** The committed state of an account: its next nonce and its balance. */
+  account: (address: Uint8Array) => { nonce: number, balance: number }
   /** Milliseconds, for expiring transactions that can never be included. */
   now: () => number
 }
@@ -48,7 +48,8 @@ export class Mempool {
     if (tx.chainId !== this.init.chainId) throw new WrongChainError(`transaction is for chain "${tx.chainId}", this node runs "${this.init.chainId}"`)
     if (tx.fee < this.init.minTxFee) throw new FeeTooLowError(`fee ${tx.fee} is below the minimum ${this.init.minTxFee}`)
     const address = senderOf(tx)
-    const next = this.init.accountNonce(address)
+    const account = this.init.account(address)
+    const next = account.nonce
     if (tx.nonce < next) throw new BadNonceError(`nonce ${tx.nonce} was already used; the account's next nonce is ${next}`)
     if (tx.nonce >= next + maxNonceGap) throw new BadNonceError(`nonce ${tx.nonce} is too far ahead of the account's next nonce ${next}`)
     const sender = toHex(address)
@@ -56,6 +57,9 @@ export class Mempool {
     if (queue?.has(tx.nonce) === true) throw new BadNonceError(`another pending transaction already uses nonce ${tx.nonce}`)
     if (this.byId.size >= maxMempoolTxs) throw new MempoolFullError(`the mempool holds ${maxMempoolTxs} transactions; retry shortly`)
     if ((queue?.size ?? 0) >= maxMempoolTxsPerSender) throw new MempoolFullError(`this sender has ${maxMempoolTxsPerSender} pending transactions; wait for some to commit`)
+    // Every pending transaction must be able to pay its fee, so unfunded keys cannot fill the pool.
+    const owed = tx.fee * ((queue?.size ?? 0) + 1)
+    if (account.balance < owed) throw new InsufficientFundsError(`balance ${account.balance} cannot pay the fees of this and the sender's ${queue?.size ?? 0} pending transactions`)
     if (known?.verified !== true) verifyTxSignature(signed)
     const pending: Pending = { id, encoded, signed, sender, nonce: tx.nonce, addedAt: this.init.now() }
     this.byId.set(id, pending)
@@ -85,7 +89,7 @@ export class Mempool {
   hasCandidates (): boolean {
     for (const queue of this.bySender.values()) {
       const first = queue.values().next().value
-      if (first !== undefined && queue.has(this.init.accountNonce(senderOf(first.signed.tx)))) return true
+      if (first !== undefined && queue.has(this.init.account(senderOf(first.signed.tx)).nonce)) return true
     }
     return false
   }
@@ -99,7 +103,7 @@ export class Mempool {
     for (const queue of this.bySender.values()) {
       const first = queue.values().next().value
       if (first === undefined) continue
-      let nonce = this.init.accountNonce(senderOf(first.signed.tx))
+      let nonce = this.init.account(senderOf(first.signed.tx)).nonce
       const run: Pending[] = []
       for (let p = queue.get(nonce); p !== undefined; p = queue.get(++nonce)) run.push(p)
       if (run.length > 0) runs.push(run)
@@ -133,7 +137,7 @@ export class Mempool {
       if (queue === undefined) continue
       const first = queue.values().next().value
       if (first === undefined) { this.bySender.delete(sender); continue }
-      const next = this.init.accountNonce(senderOf(first.signed.tx))
+      const next = this.init.account(senderOf(first.signed.tx)).nonce
       for (const [nonce, p] of queue) {
         if (nonce < next) { queue.delete(nonce); this.byId.delete(p.id) }
       }

@@ -1,7 +1,7 @@
 import { equalBytes } from '../../../foundations/bytes.ts'
 import { NameNotFoundError, NameTakenError, NotOwnerError, NameExpiredError } from '../../../foundations/errors.ts'
 import { parseName } from '../../names/grammar.ts'
-import { charge, checkTerms, effectiveExpiry, nameStatus, registrationPrice } from '../names.ts'
+import { charge, checkTerms, effectiveExpiry, nameStatus, registrationPrice, subNameExpiry } from '../names.ts'
 import { checkRecordsSize } from '../records.ts'
 import type { TxHandler } from './context.ts'
 
@@ -23,6 +23,7 @@ export const nameRegister: TxHandler<'name-register'> = (ctx, body) => {
     if (parent === undefined) throw new NameNotFoundError(`parent name ${parsed.parent} is not registered`)
     const root = parsed.parent === parsed.root ? parent : state.name(parsed.root)
     if (root === undefined || nameStatus(root.expiresAt, time, params) !== 'active') throw new NameExpiredError(`${parsed.root} is not active`)
+    if (parent !== root && nameStatus(subNameExpiry(parent, root), time, params) !== 'active') throw new NameExpiredError(`${parsed.parent} is not active`)
     if (!equalBytes(parent.owner, sender) && !equalBytes(root.owner, sender)) throw new NotOwnerError(`only the owner of ${parsed.parent} may create ${parsed.name}`)
     expiresAt = root.expiresAt
   }

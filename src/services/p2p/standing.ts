@@ -85,9 +85,13 @@ export class PeerStanding {
       return undefined
     }
     if (record.bannedUntil > now) return record
-    const elapsed = Math.max(0, now - record.updatedAt)
-    record.offences *= 0.5 ** (elapsed / this.#halfLifeMs)
-    record.updatedAt = now
+    // Halve per whole half-life elapsed: a continuous decay would leave three offences a second
+    // apart at 2.99…, and a threshold of 3 would never be reached.
+    const halvings = Math.floor(Math.max(0, now - record.updatedAt) / this.#halfLifeMs)
+    if (halvings > 0) {
+      record.offences *= 0.5 ** halvings
+      record.updatedAt += halvings * this.#halfLifeMs
+    }
     if (record.offences < 0.01) {
       this.#records.delete(peer)
       return undefined

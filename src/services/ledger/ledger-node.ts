@@ -105,6 +105,7 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
   private startHeightTimer: NodeJS.Timeout | undefined
   private heightWaiting: number | undefined
   private syncing = false
+  private lastSyncedTxs = 0
   private running = false
 
   constructor (init: LedgerNodeInit) {
@@ -178,6 +179,7 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
       this.log(`ledger: fewer than ${needed} validator peers after ${peerWaitMs} ms; starting anyway`)
     })
     this.feed(this.startHeightEvent())
+    void this.pollPeers()   // a restarted node learns at once how far behind it is
     this.log(`ledger: at height ${this.chainState.height}, state root ${toHex(this.chainState.state.root).slice(0, 16)}…`)
   }
 
@@ -615,6 +617,8 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
   private async sync (): Promise<void> {
     if (this.syncing || !this.running) return
     this.syncing = true
+    const started = { at: performance.now(), height: this.chainState.height, txs: 0 }
+    let lastReport = started.at
     try {
       for (let attempts = 0; attempts < 100 && this.running; attempts++) {
         const peer = [...this.peerHeights.entries()].filter(([, h]) => h > this.chainState.height).sort((a, b) => b[1] - a[1])[0]?.[0]
@@ -630,10 +634,20 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
         if (reply.length === 0) { this.peerHeights.delete(peer); continue }
         for (const item of reply) {
           if (!this.applySynced(item, peer)) break
+          started.txs += this.lastSyncedTxs
+        }
+        if (performance.now() - lastReport > 2000) {
+          lastReport = performance.now()
+          this.log(`ledger: syncing: height ${this.chainState.height} of ${this.bestKnownHeight}`)
         }
       }
     } finally {
       this.syncing = false
+      const blocks = this.chainState.height - started.height
+      if (blocks > 0) {
+        const seconds = (performance.now() - started.at) / 1000
+        this.log(`ledger: synced ${blocks} blocks (${started.txs} txs) in ${seconds.toFixed(2)} s: ${(started.txs / seconds).toFixed(0)} tx/s, now at height ${this.chainState.height}`)
+      }
     }
   }
 
@@ -654,6 +668,7 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
       // transaction signature: the same trust a light client places in a certificate.
       const outcome = { ...executeBlock(this.chainState, block, { ...this.hooks(), signedTx: decodeSignedTx }), block }
       this.applyCommitted(height, hash, value, certificateBytes, outcome)
+      this.lastSyncedTxs = block.txs.length
       this.heightWaiting = undefined
       this.feed(this.startHeightEvent())
       return true

@@ -644,7 +644,7 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
     } finally {
       this.syncing = false
       const blocks = this.chainState.height - started.height
-      if (blocks > 0) {
+      if (blocks > 1 || started.txs > 0) {
         const seconds = (performance.now() - started.at) / 1000
         this.log(`ledger: synced ${blocks} blocks (${started.txs} txs) in ${seconds.toFixed(2)} s: ${(started.txs / seconds).toFixed(0)} tx/s, now at height ${this.chainState.height}`)
       }

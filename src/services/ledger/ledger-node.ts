@@ -15,7 +15,7 @@ import { StateView } from '../../core/ledger/state.ts'
 import { decodeSignedTx, senderOf, txIdHex, verifyTxSignature } from '../../core/ledger/tx.ts'
 import type { Block, Genesis, SignedTx } from '../../core/ledger/types.ts'
 import {
-  decodeCertificate, decodeMessage, decodeSigningRecord, gossipMessages, messageHeight, encodeCertificate, encodeEvidence, encodeMessage, encodeSigningRecord, evidenceId, initialState, step, verifyCommitCertificate,
+  decodeCertificate, decodeMessage, decodeSigningRecord, gossipMessages, messageHeight, voteSignBytes, encodeCertificate, encodeEvidence, encodeMessage, encodeSigningRecord, evidenceId, initialState, step, verifyCommitCertificate,
   type ConsensusAction, type ConsensusContext, type ConsensusEvent, type ConsensusMessage, type ConsensusState, type Validator
 } from '../../core/consensus/index.ts'
 import type { LedgerStore } from '../store/ledger-store.ts'
@@ -454,7 +454,15 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
     this.scheduleStart(blockGatherMs)
   }
 
-  /** A peer is already at the next height: join it now. */
+  /** Whether a message is a vote validly signed by a member of the validator set (not a stranger's). */
+  private isValidatorVote (message: ConsensusMessage): boolean {
+    if (message.type !== 'vote') return false
+    const { vote } = message
+    return this.validators.some(v => equalBytes(v.publicKey, vote.validator)) &&
+      verifyBytes(vote.validator, voteSignBytes(this.genesis.chainId, vote), vote.signature)
+  }
+
+  /** A validator is already voting at the next height: join it now. */
   private joinWaitingHeight (): void {
     this.scheduleStart(0)
   }
@@ -504,7 +512,7 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
 
   private onConsensusMessage (data: Uint8Array, from: string): void {
     for (const message of this.decodeConsensus(data) ?? []) {
-      if (messageHeight(message) > this.chainState.height) this.joinWaitingHeight()
+      if (this.heightWaiting !== undefined && messageHeight(message) === this.heightWaiting && this.isValidatorVote(message)) this.joinWaitingHeight()
       this.feed(message.type === 'proposal' ? { type: 'proposal', proposal: message.proposal, from } : { type: 'vote', vote: message.vote, from })
     }
   }

@@ -20,7 +20,7 @@ program
 
 const globals = (): GlobalOptions => program.opts<GlobalOptions>()
 initCommand(program, globals)
-nodeCommands(program, globals)
+nodeCommands(program)
 devnetCommands(program, globals)
 nameCommands(program, globals)
 accountCommands(program, globals)

@@ -12,32 +12,33 @@ export class KeynetError extends Error {
   }
 }
 
-function kind (status: number) {
+/** A base class for one kind of operating error, answered with `status` by the API. */
+export function errorWithStatus (status: number) {
   return class extends KeynetError {
     override readonly status = status
   }
 }
 
-export class MalformedMessageError extends kind(400) {}
-export class InvalidNameError extends kind(400) {}
-export class NameTakenError extends kind(409) {}
-export class NameNotFoundError extends kind(404) {}
-export class NameExpiredError extends kind(410) {}
-export class NotOwnerError extends kind(403) {}
-export class InvalidSignatureError extends kind(401) {}
-export class WrongChainError extends kind(400) {}
-export class BadNonceError extends kind(409) {}
-export class InsufficientFundsError extends kind(402) {}
-export class FeeTooLowError extends kind(400) {}
-export class RecordTooLargeError extends kind(413) {}
-export class PayloadTooLargeError extends kind(413) {}
-export class InvalidTransactionError extends kind(400) {}
-export class MempoolFullError extends kind(503) {}
-export class NotFoundError extends kind(404) {}
-export class ProofInvalidError extends kind(422) {}
-export class KeystoreError extends kind(400) {}
-export class UnavailableError extends kind(503) {}
-export class TimeoutError extends kind(504) {}
+export class MalformedMessageError extends errorWithStatus(400) {}
+export class InvalidNameError extends errorWithStatus(400) {}
+export class NameTakenError extends errorWithStatus(409) {}
+export class NameNotFoundError extends errorWithStatus(404) {}
+export class NameExpiredError extends errorWithStatus(410) {}
+export class NotOwnerError extends errorWithStatus(403) {}
+export class InvalidSignatureError extends errorWithStatus(401) {}
+export class WrongChainError extends errorWithStatus(400) {}
+export class BadNonceError extends errorWithStatus(409) {}
+export class InsufficientFundsError extends errorWithStatus(402) {}
+export class FeeTooLowError extends errorWithStatus(400) {}
+export class RecordTooLargeError extends errorWithStatus(413) {}
+export class PayloadTooLargeError extends errorWithStatus(413) {}
+export class InvalidTransactionError extends errorWithStatus(400) {}
+export class MempoolFullError extends errorWithStatus(503) {}
+export class NotFoundError extends errorWithStatus(404) {}
+export class ProofInvalidError extends errorWithStatus(422) {}
+export class KeystoreError extends errorWithStatus(400) {}
+export class UnavailableError extends errorWithStatus(503) {}
+export class TimeoutError extends errorWithStatus(504) {}
 
 /** Plain-data form of an error, as the API sends it. */
 export interface ErrorBody { error: { name: string, message: string } }

@@ -9,7 +9,7 @@ import { positive } from './name.ts'
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v]
 
-export function nodeCommands (program: Command, globals: () => GlobalOptions): void {
+export function nodeCommands (program: Command): void {
   const node = program.command('node').description('run a Keynet node')
   node.command('start')
     .description('run one node in the foreground until Ctrl-C')
@@ -41,7 +41,6 @@ export function nodeCommands (program: Command, globals: () => GlobalOptions): v
       process.once('SIGINT', () => shutdown('SIGINT'))
       process.once('SIGTERM', () => shutdown('SIGTERM'))
     })
-  void globals
 }
 
 export function devnetCommands (program: Command, globals: () => GlobalOptions): void {

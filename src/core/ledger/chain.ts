@@ -153,7 +153,7 @@ function recordEvidence (view: StateView, evidence: Uint8Array[], hooks: Executi
   for (const item of evidence) {
     const id = hooks.checkEvidence?.(item)
     const key = id === undefined ? undefined : stateKey.evidence(id)
-    if (key === undefined || view.getRaw(key) !== undefined) {
+    if (key === undefined || view.has(key)) {
       if (strict) return accepted
       continue
     }

@@ -54,6 +54,10 @@ export class StateView {
     return view
   }
 
+  has (key: string): boolean {
+    return this.slot(key).present
+  }
+
   /** The encoded value under a key (for entries without a typed accessor, and for proofs). */
   getRaw (key: string): Uint8Array | undefined {
     const s = this.slot(key)

@@ -8,7 +8,7 @@ import { maxBlockEvidence, maxBlockTxs, maxSyncBlocksPerRequest, maxSyncResponse
 import type { Clock } from '../../foundations/clock.ts'
 import * as shape from '../../foundations/shape.ts'
 import { authMapFrom } from '../../core/auth-map/index.ts'
-import { blockHash, decodeBlock, decodeHeader, encodeBlock, encodeHeader } from '../../core/ledger/block.ts'
+import { blockHash, decodeBlock, encodeBlock, encodeHeader } from '../../core/ledger/block.ts'
 import { buildBlock, executeBlock, genesisChain, type BlockOutcome, type ChainState, type ExecutionHooks } from '../../core/ledger/chain.ts'
 import { applyTx } from '../../core/ledger/apply.ts'
 import { StateView } from '../../core/ledger/state.ts'

@@ -11,7 +11,10 @@ export const limitSources = [
   'src/foundations/limits.ts',
   'src/core/consensus/constants.ts',
   'src/core/auth-map/constants.ts',
-  'src/services/p2p/constants.ts'
+  'src/services/p2p/constants.ts',
+  'src/core/content/constants.ts',
+  'src/services/storage/constants.ts',
+  'src/edges/gateway/constants.ts'
 ]
 
 export function renderLimits (): string {

@@ -4,6 +4,8 @@ import { errorBody } from '../foundations/errors.ts'
 import { accountCommands, statusCommand } from './commands/account.ts'
 import { initCommand } from './commands/init.ts'
 import { nameCommands } from './commands/name.ts'
+import { contentCommands } from './commands/content.ts'
+import { providerCommands } from './commands/provider.ts'
 import { devnetCommands, nodeCommands } from './commands/node.ts'
 import type { GlobalOptions } from './context.ts'
 
@@ -25,6 +27,8 @@ devnetCommands(program, globals)
 nameCommands(program, globals)
 accountCommands(program, globals)
 statusCommand(program, globals)
+contentCommands(program, globals)
+providerCommands(program, globals)
 
 try {
   await program.parseAsync(process.argv)

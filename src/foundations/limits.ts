@@ -48,6 +48,14 @@ export const maxServiceEndpoints = 32
 export const maxShards = 256
 /** Terms paid in advance by one register/renew. */
 export const maxTermsPerTx = 10
+/** Registered storage providers: the registry index is one state entry. */
+export const maxProviders = 2000
+/** libp2p addresses a provider may list. */
+export const maxProviderAddrs = 8
+/** Characters of a provider address or region name. */
+export const maxProviderAddrChars = 256
+/** Holders of one pin: enough for any replica policy, small enough for one transaction. */
+export const maxPinHolders = 16
 
 assert.ok(maxRecordBytes + 1024 < maxTxBytes, 'a full record must fit in a transaction')
 assert.ok(maxBlockTxs * 1024 <= maxBlockBytes, 'a block of typical (≤ 1 KiB) transactions must fit the byte limit')

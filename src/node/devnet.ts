@@ -10,6 +10,7 @@ import type { Genesis } from '../core/ledger/types.ts'
 import { peerIdOf } from '../services/p2p/index.ts'
 import { loadOrCreateNodeKey } from './node-key.ts'
 import { writeAtomically } from './node.ts'
+import { endorseProvider } from '../core/ledger/providers.ts'
 
 /** One node of a devnet as listed in `devnet.json`. */
 export interface DevnetNode {
@@ -21,6 +22,11 @@ export interface DevnetNode {
   pid: number
   dataDir: string
   logFile: string
+  /** Storage nodes: region and operator address. */
+  region?: string
+  operator?: string
+  /** The gateway's HTTP address. */
+  http?: string
 }
 
 /** `devnet.json`: what a devnet folder holds and where its nodes answer. */
@@ -35,12 +41,29 @@ export interface DevnetFile {
 export interface DevnetOptions {
   dir: string
   validators: number
+  /** Storage provider nodes (default 6), spread over `devnetRegions` and 4 operators. */
+  storage?: number
+  /** Start the HTTP gateway node (default true). */
+  gateway?: boolean
+  /** Chain parameter of a new devnet: silence after which a provider may be replaced (default 30 s). */
+  providerTimeoutMs?: number
   /** Also fund these addresses at genesis (e.g. the user's keystore identities). */
   fund?: Uint8Array[]
   log: (line: string) => void
   /** Children outlive this process (devnet up) or die with it (foreground devnet). */
   detached: boolean
 }
+
+/** Regions the devnet's storage nodes are spread over, round robin. */
+export const devnetRegions = ['eu-west', 'us-east', 'ap-south']
+/** Distinct operators running the devnet's storage nodes, round robin. */
+const devnetOperators = 4
+/** Each devnet storage node's capacity. */
+const devnetCapacity = '4GiB'
+/** Balance of each devnet node account at genesis (pays heartbeats and repairs). */
+const nodeAccountBalance = 1_000_000_000
+
+interface NodePlan { name: string, roles: string[], dataDir: string, key: KeyPair, region?: string, operator?: number }
 
 const mainScript = fileURLToPath(new URL('../cli/main.ts', import.meta.url))
 export const devAccountBalance = 1_000_000_000_000
@@ -75,51 +98,70 @@ export async function startDevnet (opts: DevnetOptions): Promise<{ file: DevnetF
   mkdirSync(dir, { recursive: true })
   const previous = readDevnet(dir)
   const genesisPath = join(dir, 'genesis.json')
-  const nodeDirs = Array.from({ length: opts.validators }, (_, i) => join(dir, `validator-${i}`))
-  const keys = nodeDirs.map(d => loadOrCreateNodeKey(d))
+  const storageCount = opts.storage ?? 6
+  const plans: NodePlan[] = [
+    ...Array.from({ length: opts.validators }, (_, i) => ({ name: `validator-${i}`, roles: ['validator'] })),
+    ...Array.from({ length: storageCount }, (_, i) => ({ name: `storage-${i}`, roles: ['storage'], region: devnetRegions[i % devnetRegions.length], operator: i % devnetOperators })),
+    ...(opts.gateway === false ? [] : [{ name: 'gateway-0', roles: ['gateway'] }])
+  ].map(p => ({ ...p, dataDir: join(dir, p.name), key: loadOrCreateNodeKey(join(dir, p.name)) }))
+  const validatorCount = opts.validators
   if (!existsSync(genesisPath)) {
-    writeGenesis(dir, keys, opts.fund ?? [])
+    writeGenesis(dir, plans, opts.fund ?? [], opts.providerTimeoutMs)
   } else {
     const existing = JSON.parse(readFileSync(genesisPath, 'utf8')) as { validators: unknown[] }
-    if (existing.validators.length !== opts.validators) {
+    if (existing.validators.length !== validatorCount) {
       throw new Error(`${dir} holds a devnet of ${existing.validators.length} validators; pass --validators ${existing.validators.length} or use a fresh --dir`)
     }
   }
   const chainId = (JSON.parse(readFileSync(genesisPath, 'utf8')) as { chainId: string }).chainId
+  const operators = loadOrCreateOperators(dir)
+  for (const p of plans) {
+    if (p.operator === undefined) continue
+    const op = operators[p.operator]!
+    writeFileSync(join(p.dataDir, 'operator.json'), JSON.stringify({
+      operator: `operator-${p.operator}`, operatorKey: toHex(op.publicKey), endorsement: toHex(endorseProvider(op.secretKey, chainId, p.key.publicKey))
+    }, null, 2))
+  }
   // Nodes still running keep their ports; stopped ones restart on the ports they had, so the
   // others' bootstrap addresses stay right.
-  const alive = (i: number): DevnetNode | undefined => {
-    const n = previous?.nodes[i]
+  const previousOf = (p: NodePlan): DevnetNode | undefined => previous?.nodes.find(n => n.name === p.name)
+  const alive = (p: NodePlan): DevnetNode | undefined => {
+    const n = previousOf(p)
     return n !== undefined && isAlive(n.pid) ? n : undefined
   }
-  if (!opts.detached && nodeDirs.some((_, i) => alive(i) !== undefined)) {
+  if (!opts.detached && plans.some(p => alive(p) !== undefined)) {
     throw new Error(`a devnet is already running in ${dir}; stop it with \`keynet devnet down --dir ${dir}\``)
   }
-  const fresh = await freePorts(opts.validators * 2)
-  const ports = nodeDirs.map((_, i) => {
-    const n = previous?.nodes[i]
-    if (n !== undefined) return { p2p: Number(n.p2p.split('/')[4]), api: Number(new URL(n.api).port) }
-    return { p2p: fresh[i * 2] ?? 0, api: fresh[i * 2 + 1] ?? 0 }
+  const fresh = await freePorts(plans.length * 3)
+  const ports = plans.map((p, i) => {
+    const n = previousOf(p)
+    if (n !== undefined) return { p2p: Number(n.p2p.split('/')[4]), api: Number(new URL(n.api).port), http: n.http === undefined ? (fresh[i * 3 + 2] ?? 0) : Number(new URL(n.http).port) }
+    return { p2p: fresh[i * 3] ?? 0, api: fresh[i * 3 + 1] ?? 0, http: fresh[i * 3 + 2] ?? 0 }
   })
-  const p2pAddrs = keys.map((k, i) => `/ip4/127.0.0.1/tcp/${ports[i]?.p2p}/p2p/${peerIdOf(k.secretKey)}`)
+  const p2pAddrs = plans.map((p, i) => `/ip4/127.0.0.1/tcp/${ports[i]?.p2p}/p2p/${peerIdOf(p.key.secretKey)}`)
+  const validatorAddrs = p2pAddrs.slice(0, validatorCount)
   const children: ChildProcess[] = []
   const nodes: DevnetNode[] = []
-  for (const [i, dataDir] of nodeDirs.entries()) {
-    const running = alive(i)
+  for (const [i, plan] of plans.entries()) {
+    const running = alive(plan)
     if (running !== undefined) { nodes.push(running); continue }
+    const { dataDir } = plan
     const logFile = join(dataDir, 'node.log')
     rmSync(join(dataDir, 'node.json'), { force: true })
+    const port = ports[i]!
     const args = [
       '--disable-warning=ExperimentalWarning', mainScript, 'node', 'start',
-      '--roles', 'validator', '--data', dataDir, '--genesis', genesisPath,
-      '--listen', `/ip4/127.0.0.1/tcp/${ports[i]?.p2p}`,
-      '--api-listen', `127.0.0.1:${ports[i]?.api}`,
-      ...p2pAddrs.filter((_, j) => j !== i).flatMap(a => ['--bootstrap', a])
+      '--roles', plan.roles.join(','), '--data', dataDir, '--genesis', genesisPath,
+      '--listen', `/ip4/127.0.0.1/tcp/${port.p2p}`,
+      '--api-listen', `127.0.0.1:${port.api}`,
+      ...(plan.region === undefined ? [] : ['--region', plan.region, '--capacity', devnetCapacity]),
+      ...(plan.roles.includes('gateway') ? ['--http', `127.0.0.1:${port.http}`] : []),
+      ...validatorAddrs.filter((_, j) => j !== i).flatMap(a => ['--bootstrap', a])
     ]
     const out = opts.detached ? openSync(logFile, 'a') : 'pipe'
     const child = spawn(process.execPath, args, { detached: opts.detached, stdio: ['ignore', out, out] })
     if (!opts.detached) {
-      const prefix = `validator-${i} | `
+      const prefix = `${plan.name} | `
       const relay = (chunk: Buffer): void => { for (const line of chunk.toString().split('\n')) if (line !== '') opts.log(prefix + line) }
       child.stdout?.on('data', relay)
       child.stderr?.on('data', relay)
@@ -128,14 +170,16 @@ export async function startDevnet (opts: DevnetOptions): Promise<{ file: DevnetF
     }
     children.push(child)
     nodes.push({
-      id: peerIdOf(keys[i]?.secretKey ?? new Uint8Array(32)),
-      name: `validator-${i}`,
-      roles: ['validator'],
-      api: `http://127.0.0.1:${ports[i]?.api}`,
+      id: peerIdOf(plan.key.secretKey),
+      name: plan.name,
+      roles: plan.roles,
+      api: `http://127.0.0.1:${port.api}`,
       p2p: p2pAddrs[i] ?? '',
       pid: child.pid ?? 0,
       dataDir,
-      logFile
+      logFile,
+      ...(plan.region === undefined ? {} : { region: plan.region, operator: toHex(addressOf(operators[plan.operator ?? 0]!.publicKey)) }),
+      ...(plan.roles.includes('gateway') ? { http: `http://127.0.0.1:${port.http}` } : {})
     })
   }
   const dev = devAccountKey(dir)
@@ -144,22 +188,38 @@ export async function startDevnet (opts: DevnetOptions): Promise<{ file: DevnetF
   return { file, children }
 }
 
-function writeGenesis (dir: string, keys: KeyPair[], fund: Uint8Array[]): void {
+function loadOrCreateOperators (dir: string): KeyPair[] {
+  const path = join(dir, 'operators.json')
+  if (existsSync(path)) return (JSON.parse(readFileSync(path, 'utf8')) as Array<{ secretKey: string }>).map(o => keyPairFromSecret(fromHex(o.secretKey)))
+  const keys = Array.from({ length: devnetOperators }, () => generateKeyPair())
+  writeFileSync(path, JSON.stringify(keys.map((k, i) => ({ name: `operator-${i}`, address: toHex(addressOf(k.publicKey)), secretKey: toHex(k.secretKey) })), null, 2), { mode: 0o600 })
+  return keys
+}
+
+function writeGenesis (dir: string, plans: NodePlan[], fund: Uint8Array[], providerTimeoutMs: number | undefined): void {
+  const keys = plans.filter(p => p.roles.includes('validator')).map(p => p.key)
   const dev = generateKeyPair()
   writeFileSync(join(dir, 'dev-account.json'), JSON.stringify({ address: toHex(addressOf(dev.publicKey)), publicKey: toHex(dev.publicKey), secretKey: toHex(dev.secretKey) }, null, 2), { mode: 0o600 })
   const genesis: Genesis = {
     chainId: `keynet-devnet-${toHex(dev.publicKey).slice(0, 8)}`,
     time: Date.now(),
-    params: devnetParams,
+    params: providerTimeoutMs === undefined ? devnetParams : { ...devnetParams, providerTimeoutMs },
     validators: keys.map((k, i) => ({ name: `validator-${i}`, publicKey: k.publicKey, power: 1 })),
-    accounts: [addressOf(dev.publicKey), ...fund].map(address => ({ address, balance: devAccountBalance }))
+    accounts: [
+      ...[addressOf(dev.publicKey), ...fund].map(address => ({ address, balance: devAccountBalance })),
+      ...plans.filter(p => !p.roles.includes('validator')).map(p => ({ address: addressOf(p.key.publicKey), balance: nodeAccountBalance }))
+    ]
   }
   writeFileSync(join(dir, 'genesis.json'), genesisToJson(genesis))
 }
 
-/** Waits until every node's API answers and the network has committed `minHeight` blocks. */
+/**
+ * Waits until every node's API answers, the network has committed `minHeight` blocks, every
+ * storage node is registered and live on the ledger, and the gateway answers HTTP.
+ */
 export async function waitForDevnet (file: DevnetFile, opts: { minHeight: number, timeoutMs: number, onProgress?: (line: string) => void }): Promise<void> {
   const deadline = Date.now() + opts.timeoutMs
+  const storage = file.nodes.filter(n => n.roles.includes('storage')).length
   let last = ''
   while (Date.now() < deadline) {
     const heights = await Promise.all(file.nodes.map(async n => {
@@ -170,14 +230,28 @@ export async function waitForDevnet (file: DevnetFile, opts: { minHeight: number
         return -1
       }
     }))
-    const line = heights.map((h, i) => `${file.nodes[i]?.name}: ${h < 0 ? 'starting' : `height ${h}`}`).join(', ')
+    const providers = storage === 0 ? 0 : await liveProviders(file.nodes[0]?.api ?? '')
+    const gateways = await Promise.all(file.nodes.filter(n => n.http !== undefined).map(async n => {
+      try { return (await fetch(`${n.http}/status`, { signal: AbortSignal.timeout(1000) })).ok } catch { return false }
+    }))
+    const line = heights.map((h, i) => `${file.nodes[i]?.name}: ${h < 0 ? 'starting' : `height ${h}`}`).join(', ') +
+      (storage === 0 ? '' : `; ${providers}/${storage} storage providers registered`)
     if (line !== last) { opts.onProgress?.(line); last = line }
-    if (heights.every(h => h >= opts.minHeight)) return
+    if (heights.every(h => h >= opts.minHeight) && providers >= storage && gateways.every(ok => ok)) return
     const dead = file.nodes.filter(n => !isAlive(n.pid))
     if (dead.length > 0) throw new Error(`${dead.map(n => n.name).join(', ')} exited during start-up; see its output above or ${dead[0]?.logFile}`)
     await new Promise(resolve => setTimeout(resolve, 200))
   }
-  throw new Error(`the devnet did not commit ${opts.minHeight} blocks within ${opts.timeoutMs} ms; see the node logs in ${file.dir}`)
+  throw new Error(`the devnet did not become ready (${opts.minHeight} blocks, providers registered) within ${opts.timeoutMs} ms; see the node logs in ${file.dir}`)
+}
+
+async function liveProviders (api: string): Promise<number> {
+  try {
+    const res = await fetch(`${api}/v1/providers`, { signal: AbortSignal.timeout(1000) })
+    return ((await res.json()) as { providers: Array<{ live: boolean }> }).providers.filter(p => p.live).length
+  } catch {
+    return 0
+  }
 }
 
 /** Stops every node of a devnet: SIGTERM, then SIGKILL for any still alive after the grace time. */

@@ -1,15 +1,28 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { toHex } from '../foundations/bytes.ts'
+import { fromHex, toHex } from '../foundations/bytes.ts'
 import { systemClock } from '../foundations/clock.ts'
 import { genesisFromJson } from '../core/ledger/genesis.ts'
 import type { Genesis } from '../core/ledger/types.ts'
 import { ApiServer } from '../edges/api/http-server.ts'
 import { ledgerRoutes } from '../edges/api/routes.ts'
+import type { StatusView, StorageStatus } from '../edges/api/types.ts'
 import { createP2PHost, type P2PHost } from '../services/p2p/index.ts'
 import { LedgerNode } from '../services/ledger/ledger-node.ts'
 import { LedgerStore } from '../services/store/ledger-store.ts'
 import { loadOrCreateNodeKey } from './node-key.ts'
+import { addressOf } from '../foundations/crypto.ts'
+import { BlockStore } from '../services/storage/block-store.ts'
+import { serveBlocks } from '../services/storage/block-protocol.ts'
+import { ProviderAgent } from '../services/replication/provider-agent.ts'
+import { FaultLog } from '../services/content/fault-log.ts'
+import { NetworkBlocks } from '../services/content/network-blocks.ts'
+import { LedgerResolver } from '../services/content/ledger-resolver.ts'
+import { GatewayServer } from '../edges/gateway/gateway-server.ts'
+import { EdgeCache, cachedGetter } from '../edges/gateway/edge-cache.ts'
+
+/** The gateway's edge cache when none is configured. */
+export const defaultGatewayCacheBytes = 512 * 1024 * 1024
 
 /** Everything one node process is started with. */
 export interface NodeConfig {
@@ -23,11 +36,32 @@ export interface NodeConfig {
   api: string
   /** Genesis file; copied into the data folder on first start, read from there afterwards. */
   genesisFile?: string
+  /** With the storage role: where the node says it is and how much it stores. */
+  storage?: { region: string, capacityBytes: number }
+  /** With the gateway role: the HTTP gateway's listen address `host:port`, and its cache size. */
+  gateway?: { listen: string, cacheBytes: number }
   log: (line: string) => void
 }
 
+/** `<data>/operator.json`: the operator's endorsement of this node (`keynet provider endorse`). */
+export interface OperatorFile { operatorKey: string, endorsement: string, operator?: string }
+
 /** What a running node publishes about itself in `<data>/node.json`. */
-export interface NodeInfoFile { id: string, roles: string[], api: string, p2p: string[], pid: number, dataDir: string, publicKey: string }
+export interface NodeInfoFile {
+  id: string
+  roles: string[]
+  api: string
+  p2p: string[]
+  pid: number
+  dataDir: string
+  publicKey: string
+  /** Address of the node key (hex); pins name providers by it. */
+  address: string
+  region?: string
+  operator?: string
+  /** The gateway's HTTP address. */
+  http?: string
+}
 
 export interface RunningNode {
   info: NodeInfoFile
@@ -36,7 +70,7 @@ export interface RunningNode {
   stop: () => Promise<void>
 }
 
-export const knownRoles = ['validator'] as const
+export const knownRoles = ['validator', 'storage', 'gateway'] as const
 
 /** The composition root: builds a node's parts top to bottom and starts them. */
 export async function startNode (config: NodeConfig): Promise<RunningNode> {
@@ -68,13 +102,45 @@ export async function startNode (config: NodeConfig): Promise<RunningNode> {
     nodeId: p2p.peerId,
     roles: config.roles,
     p2p: () => p2p.multiaddrs(),
-    peers: () => p2p.peers().length
+    peers: () => p2p.peers().length,
+    extra: () => extra
   }), config.log)
+  const extra: Partial<Pick<StatusView, 'storage' | 'faults'>> = {}
   await p2p.start()
   await ledger.start()
-  const [host, port] = splitHostPort(config.api)
+  const [host, port] = splitHostPort(config.api, '--api-listen')
   const apiUrl = await api.listen(host, port)
-  const info: NodeInfoFile = { id: p2p.peerId, roles: config.roles, api: apiUrl, p2p: p2p.multiaddrs(), pid: process.pid, dataDir, publicKey: toHex(key.publicKey) }
+  const faults = new FaultLog(join(dataDir, 'faults.jsonl'))
+  Object.defineProperty(extra, 'faults', { enumerable: true, get: () => totalFaults(faults) })
+  const parts: Array<{ stop: () => Promise<void> | void }> = []
+  const info: NodeInfoFile = { id: p2p.peerId, roles: config.roles, api: apiUrl, p2p: p2p.multiaddrs(), pid: process.pid, dataDir, publicKey: toHex(key.publicKey), address: toHex(addressOf(key.publicKey)) }
+  if (config.roles.includes('storage')) {
+    if (config.storage === undefined) throw new Error('the storage role needs --region and --capacity')
+    const operator = readOperatorFile(dataDir)
+    const blocks = await BlockStore.open({ dir: join(dataDir, 'blocks'), capacityBytes: config.storage.capacityBytes })
+    const stopServing = await serveBlocks(p2p, blocks, key)
+    const agent = new ProviderAgent({
+      ledger, host: p2p, store: blocks, key, region: config.storage.region, capacityBytes: config.storage.capacityBytes,
+      operatorKey: fromHex(operator.operatorKey), endorsement: fromHex(operator.endorsement), faults, log: config.log
+    })
+    agent.start()
+    Object.defineProperty(extra, 'storage', {
+      enumerable: true,
+      get: (): StorageStatus => ({ address: info.address, region: config.storage!.region, ...blocks.usage(), pinned: blocks.pinned().map(c => c.toString()), pulling: agent.pending })
+    })
+    parts.push({ stop: async () => { agent.stop(); await stopServing() } })
+    info.region = config.storage.region
+    info.operator = toHex(addressOf(fromHex(operator.operatorKey)))
+  }
+  if (config.roles.includes('gateway')) {
+    const g = config.gateway ?? { listen: '127.0.0.1:8080', cacheBytes: defaultGatewayCacheBytes }
+    const network = new NetworkBlocks({ ledger, host: p2p, faults })
+    const cache = await EdgeCache.open({ dir: join(dataDir, 'edge-cache'), capacityBytes: g.cacheBytes })
+    const gateway = new GatewayServer({ resolver: new LedgerResolver(ledger), blocks: cachedGetter(cache, network.get), cache, log: config.log })
+    const [gHost, gPort] = splitHostPort(g.listen, '--http')
+    info.http = await gateway.listen(gHost, gPort)
+    parts.push({ stop: async () => { await gateway.close() } })
+  }
   writeAtomically(join(dataDir, 'node.json'), JSON.stringify(info, null, 2))
   config.log(`node ${p2p.peerId} (${config.roles.join(',')}) api ${apiUrl} p2p ${info.p2p.join(' ')}`)
   let stopped = false
@@ -85,6 +151,7 @@ export async function startNode (config: NodeConfig): Promise<RunningNode> {
     stop: async () => {
       if (stopped) return
       stopped = true
+      for (const part of parts.reverse()) await part.stop()
       ledger.stop()
       await api.close()
       await p2p.stop()
@@ -102,10 +169,25 @@ function loadGenesis (dataDir: string, genesisFile: string | undefined): Genesis
   return genesisFromJson(readFileSync(local, 'utf8'))
 }
 
-function splitHostPort (s: string): [string, number] {
+function totalFaults (log: FaultLog): { total: number, byKind: Record<string, number> } {
+  const out = { total: 0, byKind: {} as Record<string, number> }
+  for (const counts of log.countsByProvider().values()) {
+    out.total += counts.total
+    for (const [kind, n] of Object.entries(counts.byKind)) out.byKind[kind] = (out.byKind[kind] ?? 0) + n
+  }
+  return out
+}
+
+function readOperatorFile (dataDir: string): OperatorFile {
+  const path = join(dataDir, 'operator.json')
+  if (!existsSync(path)) throw new Error(`a storage node needs its operator's endorsement in ${path}: run \`keynet provider endorse --node <node public key> > ${path}\` with the operator's identity (the node's public key is in ${join(dataDir, 'node-key.json')})`)
+  return JSON.parse(readFileSync(path, 'utf8')) as OperatorFile
+}
+
+function splitHostPort (s: string, option: string): [string, number] {
   const i = s.lastIndexOf(':')
   const port = Number(s.slice(i + 1))
-  if (i <= 0 || !Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--api --api-listen must be host:port, e.g. 127.0.0.1:7700 (got "${s}")`)
+  if (i <= 0 || !Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`${option} must be host:port, e.g. 127.0.0.1:7700 (got "${s}")`)
   return [s.slice(0, i), port]
 }
 

@@ -7,7 +7,8 @@ export const testParams: ChainParams = {
   termMs: 365 * 24 * 3600 * 1000,
   graceMs: 30 * 24 * 3600 * 1000,
   namePrices: [100_000, 50_000, 10_000, 2_000, 1_000],
-  subNamePrice: 100
+  subNamePrice: 100,
+  providerTimeoutMs: 30_000
 }
 
 export interface TestChain { genesis: Genesis, alice: KeyPair, bob: KeyPair, validator: KeyPair }

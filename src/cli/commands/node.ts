@@ -2,10 +2,11 @@ import type { Command } from 'commander'
 import { rmSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { Keystore, keynetHome } from '../../services/keystore/keystore.ts'
-import { startDevnet, stopDevnet, waitForDevnet, readDevnet, isAlive } from '../../node/devnet.ts'
+import { startDevnet, stopDevnet, waitForDevnet, readDevnet, isAlive, type DevnetNode } from '../../node/devnet.ts'
 import { knownRoles, startNode } from '../../node/node.ts'
 import { defaultDevnetDir, type GlobalOptions } from '../context.ts'
 import { positive } from './name.ts'
+import { parseBytes } from '../../foundations/units.ts'
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v]
 
@@ -20,7 +21,18 @@ export function nodeCommands (program: Command): void {
     .option('--announce <multiaddr>', 'address to announce to peers (repeatable)', collect)
     .option('--bootstrap <multiaddr>', 'peer to join through, with /p2p/<id> (repeatable)', collect)
     .option('--api-listen <host:port>', 'HTTP API listen address', '127.0.0.1:7700')
-    .action(async (o: { roles: string, data: string, genesis?: string, listen?: string[], announce?: string[], bootstrap?: string[], apiListen: string }) => {
+    .option('--region <region>', 'storage role: the region this node is in, e.g. eu-west')
+    .option('--capacity <size>', 'storage role: how much it stores, e.g. 10GiB', '10GiB')
+    .option('--http <host:port>', 'gateway role: HTTP gateway listen address', '127.0.0.1:8080')
+    .option('--cache <size>', 'gateway role: edge cache size on disk', '512MiB')
+    .addHelpText('after', `
+Roles:
+  validator  votes in consensus if its key is in the genesis validator set (else follows the chain)
+  storage    stores and serves content blocks; needs <data>/operator.json from \`keynet provider endorse\`
+  gateway    serves .key sites and /ipfs/<cid> over HTTP to ordinary browsers
+
+Example: keynet node start --roles storage --region eu-west --capacity 10GiB --data ./s1 --genesis genesis.json --bootstrap /ip4/…/p2p/…`)
+    .action(async (o: { roles: string, data: string, genesis?: string, listen?: string[], announce?: string[], bootstrap?: string[], apiListen: string, region?: string, capacity: string, http: string, cache: string }) => {
       const roles = o.roles.split(',').map(r => r.trim()).filter(r => r !== '')
       for (const r of roles) if (!(knownRoles as readonly string[]).includes(r)) throw new Error(`unknown role "${r}"; known roles: ${knownRoles.join(', ')}`)
       const log = (line: string): void => { process.stdout.write(`${new Date().toISOString()} ${line}\n`) }
@@ -32,6 +44,8 @@ export function nodeCommands (program: Command): void {
         bootstrap: o.bootstrap ?? [],
         api: o.apiListen,
         ...(o.genesis === undefined ? {} : { genesisFile: o.genesis }),
+        ...(roles.includes('storage') ? { storage: { region: requiredRegion(o.region), capacityBytes: parseBytes(o.capacity, '--capacity') } } : {}),
+        ...(roles.includes('gateway') ? { gateway: { listen: o.http, cacheBytes: parseBytes(o.cache, '--cache') } } : {}),
         log
       })
       const shutdown = (signal: string): void => {
@@ -43,14 +57,22 @@ export function nodeCommands (program: Command): void {
     })
 }
 
+function requiredRegion (region: string | undefined): string {
+  if (region === undefined) throw new Error('the storage role needs --region, e.g. --region eu-west')
+  return region
+}
+
 export function devnetCommands (program: Command, globals: () => GlobalOptions): void {
   const dirOption = (): string => defaultDevnetDir(globals().home ?? keynetHome())
   const devnet = program.command('devnet')
     .description('a local network of validator processes on 127.0.0.1 (foreground; Ctrl-C stops it all)')
     .option('--dir <dir>', 'devnet folder (default: $KEYNET_HOME/devnet)')
     .option('--validators <n>', 'number of validators', '4')
+    .option('--storage <n>', 'number of storage providers (over 3 regions, 4 operators)', '6')
+    .option('--no-gateway', 'do not start the HTTP gateway node')
+    .option('--provider-timeout <ms>', 'new devnet only: silence after which a provider is replaced', '30000')
     .option('--fresh', 'delete the folder first: a new chain')
-    .action(async (o: { dir?: string, validators: string, fresh?: boolean }) => {
+    .action(async (o: DevnetSizeOptions & { dir?: string, fresh?: boolean }) => {
       const dir = resolve(o.dir ?? dirOption())
       if (o.fresh === true) {
         const live = readDevnet(dir)?.nodes.filter(n => isAlive(n.pid)) ?? []
@@ -58,7 +80,7 @@ export function devnetCommands (program: Command, globals: () => GlobalOptions):
         rmSync(dir, { recursive: true, force: true })
       }
       const log = (line: string): void => { process.stdout.write(`${line}\n`) }
-      const { file, children } = await startDevnet({ dir, validators: positive(o.validators, '--validators'), fund: keystoreAddresses(globals()), log, detached: false })
+      const { file, children } = await startDevnet({ dir, ...sizes(o), fund: keystoreAddresses(globals()), log, detached: false })
       let stopping = false
       const stop = (): void => {
         if (stopping) return
@@ -73,7 +95,7 @@ export function devnetCommands (program: Command, globals: () => GlobalOptions):
       for (const c of children) {
         c.on('exit', () => {
           exited++
-          if (!stopping) { log('a validator exited; stopping the rest'); stop() }
+          if (!stopping) { log('a node exited; stopping the rest'); stop() }
           if (exited === children.length) process.exit(stopping ? 0 : 1)
         })
       }
@@ -86,28 +108,30 @@ export function devnetCommands (program: Command, globals: () => GlobalOptions):
         return
       }
       log('')
-      log(`Keynet devnet is up: chain ${file.chainId}, ${file.nodes.length} validators, data in ${dir}`)
-      for (const n of file.nodes) log(`  ${n.name}  api ${n.api}  p2p ${n.p2p}  pid ${n.pid}`)
+      log(`Keynet devnet is up: chain ${file.chainId}, ${file.nodes.length} nodes, data in ${dir}`)
+      for (const n of file.nodes) log(describeNode(n))
       log(`  developer account ${file.devAccount.address} (funded; the CLI signs with it by default)`)
       log('Try:  npx keynet name register mysite.key  &&  npx keynet name show mysite.key --verify')
+      const gateway = file.nodes.find(n => n.http !== undefined)
+      log(`      npx keynet publish ./examples/site --name mysite.key${gateway === undefined ? '' : `  &&  curl -H 'Host: mysite.key' ${gateway.http}/`}`)
       log('Ctrl-C stops every node.')
       log('')
     })
 
   // `up` and `down` take --dir and --validators from `devnet` itself (commander hands options to
   // the command that declares them, wherever they stand on the line).
-  const shared = (): { dir?: string, validators: string } => devnet.opts<{ dir?: string, validators: string }>()
+  const shared = (): DevnetSizeOptions & { dir?: string } => devnet.opts<DevnetSizeOptions & { dir?: string }>()
   devnet.command('up')
     .description('start a devnet in the background (same --dir/--validators as devnet); returns once it commits blocks')
     .option('--timeout <ms>', 'how long to wait for the first blocks', '60000')
-    .addHelpText('after', '\nAlso takes devnet\'s options:\n  --dir <dir>       devnet folder (default: $KEYNET_HOME/devnet)\n  --validators <n>  number of validators (default: 4)\n\nExample: keynet devnet up --dir ./net --validators 4')
+    .addHelpText('after', '\nAlso takes devnet\'s options:\n  --dir <dir>       devnet folder (default: $KEYNET_HOME/devnet)\n  --validators <n>  number of validators (default: 4)\n  --storage <n>     number of storage providers (default: 6)\n  --no-gateway      no HTTP gateway node\n  --provider-timeout <ms>  silence before a provider is replaced (new devnet; default: 30000)\n\nExample: keynet devnet up --dir ./net --validators 4')
     .action(async (own: { timeout: string }) => {
       const o = { ...shared(), ...own }
       const dir = resolve(o.dir ?? dirOption())
       const g = globals()
       const say = (line: string): void => { if (g.json !== true) process.stderr.write(`${line}\n`) }
-      const { file } = await startDevnet({ dir, validators: positive(o.validators, '--validators'), fund: keystoreAddresses(g), log: say, detached: true })
-      say(`started ${file.nodes.length} validators; waiting for blocks…`)
+      const { file } = await startDevnet({ dir, ...sizes(o), fund: keystoreAddresses(g), log: say, detached: true })
+      say(`started ${file.nodes.length} nodes; waiting for blocks and provider registrations…`)
       try {
         await waitForDevnet(file, { minHeight: 2, timeoutMs: positive(o.timeout, '--timeout'), onProgress: line => say(`  ${line}`) })
       } catch (err) {
@@ -117,7 +141,7 @@ export function devnetCommands (program: Command, globals: () => GlobalOptions):
       if (g.json === true) process.stdout.write(`${JSON.stringify(file, null, 2)}\n`)
       else {
         process.stdout.write(`devnet up in ${dir} (chain ${file.chainId})\n`)
-        for (const n of file.nodes) process.stdout.write(`  ${n.name}  api ${n.api}  pid ${n.pid}\n`)
+        for (const n of file.nodes) process.stdout.write(`${describeNode(n)}\n`)
       }
     })
 
@@ -131,6 +155,19 @@ export function devnetCommands (program: Command, globals: () => GlobalOptions):
       if (left.length > 0) throw new Error(`pids ${left.map(n => n.pid).join(', ')} are still running`)
       process.stdout.write(`stopped ${stopped.length} node(s) in ${dir}\n`)
     })
+}
+
+interface DevnetSizeOptions { validators: string, storage: string, gateway: boolean, providerTimeout: string }
+
+function sizes (o: DevnetSizeOptions): { validators: number, storage: number, gateway: boolean, providerTimeoutMs: number } {
+  const storage = Number(o.storage)
+  if (!Number.isInteger(storage) || storage < 0 || storage > 64) throw new Error('--storage must be 0..64')
+  return { validators: positive(o.validators, '--validators'), storage, gateway: o.gateway, providerTimeoutMs: positive(o.providerTimeout, '--provider-timeout') }
+}
+
+function describeNode (n: DevnetNode): string {
+  const extra = [n.region === undefined ? '' : `region ${n.region}  operator ${n.operator?.slice(0, 8)}…`, n.http === undefined ? '' : `http ${n.http}`].filter(x => x !== '').join('  ')
+  return `  ${n.name.padEnd(12)} api ${n.api}  pid ${n.pid}${extra === '' ? '' : `  ${extra}`}`
 }
 
 function keystoreAddresses (g: GlobalOptions): Uint8Array[] {

@@ -4,6 +4,11 @@ import { nameRenew } from './handlers/name-renew.ts'
 import { nameTransfer } from './handlers/name-transfer.ts'
 import { nameUpdate } from './handlers/name-update.ts'
 import { transfer } from './handlers/transfer.ts'
+import { providerRegister } from './handlers/provider-register.ts'
+import { providerHeartbeat } from './handlers/provider-heartbeat.ts'
+import { contentPin } from './handlers/content-pin.ts'
+import { contentUnpin } from './handlers/content-unpin.ts'
+import { pinRepair } from './handlers/pin-repair.ts'
 import type { TxContext } from './handlers/context.ts'
 import type { StateView } from './state.ts'
 import { senderOf } from './tx.ts'
@@ -40,7 +45,7 @@ export function applyTx (state: StateView, tx: Tx, env: BlockEnv): KeynetError |
   view.mergeIntoParent()
   const bodyView = state.fork()
   try {
-    runBody({ state: bodyView, height: env.height, time: env.time, params: env.params, sender }, tx.body)
+    runBody({ state: bodyView, chainId: env.chainId, height: env.height, time: env.time, params: env.params, sender, senderKey: tx.from }, tx.body)
   } catch (err) {
     if (err instanceof KeynetError) return err
     throw err
@@ -56,5 +61,10 @@ function runBody (ctx: TxContext, body: TxBody): void {
     case 'name-update': return nameUpdate(ctx, body)
     case 'name-transfer': return nameTransfer(ctx, body)
     case 'name-renew': return nameRenew(ctx, body)
+    case 'provider-register': return providerRegister(ctx, body)
+    case 'provider-heartbeat': return providerHeartbeat(ctx, body)
+    case 'content-pin': return contentPin(ctx, body)
+    case 'content-unpin': return contentUnpin(ctx, body)
+    case 'pin-repair': return pinRepair(ctx, body)
   }
 }

@@ -9,8 +9,12 @@ export const devnetParams: ChainParams = {
   termMs: 365 * 24 * 3600 * 1000,
   graceMs: 30 * 24 * 3600 * 1000,
   namePrices: [1_000_000, 500_000, 100_000, 20_000, 5_000],
-  subNamePrice: 100
+  subNamePrice: 100,
+  providerTimeoutMs: 30_000
 }
+
+/** A provider silent this long may be replaced, unless the genesis says otherwise. */
+const defaultProviderTimeoutMs = 10 * 60_000
 
 /** The genesis document as JSON (bytes as hex), the file operators share to start a network. */
 export function genesisToJson (g: Genesis): string {
@@ -36,7 +40,8 @@ export function genesisFromJson (text: string): Genesis {
     termMs: shape.uint(p.termMs, 'params.termMs'),
     graceMs: shape.uint(p.graceMs, 'params.graceMs'),
     namePrices: shape.list(p.namePrices, 'params.namePrices', 16).map(x => shape.uint(x, 'params.namePrices[]')),
-    subNamePrice: shape.uint(p.subNamePrice, 'params.subNamePrice')
+    subNamePrice: shape.uint(p.subNamePrice, 'params.subNamePrice'),
+    providerTimeoutMs: p.providerTimeoutMs === undefined ? defaultProviderTimeoutMs : shape.uint(p.providerTimeoutMs, 'params.providerTimeoutMs')
   }
   const hex = (v: unknown, field: string, length: number): Uint8Array => {
     try { return shape.bytes(fromHex(shape.str(v, field, 128)), field, length) } catch { throw new MalformedMessageError(`${field} must be ${length} bytes of hex`) }

@@ -7,5 +7,9 @@ import { toHex } from '../../foundations/bytes.ts'
 export const stateKey = {
   account: (address: Uint8Array): string => `acct/${toHex(address)}`,
   name: (name: string): string => `name/${name}`,
-  evidence: (id: Uint8Array): string => `evidence/${toHex(id)}`
+  evidence: (id: Uint8Array): string => `evidence/${toHex(id)}`,
+  provider: (address: Uint8Array): string => `provider/${toHex(address)}`,
+  /** The list of registered provider addresses (the map has no prefix scan). */
+  providerIndex: 'provider-index',
+  pin: (cid: string): string => `pin/${cid}`
 }

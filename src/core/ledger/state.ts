@@ -90,6 +90,20 @@ export class StateView {
     this.writes.set(stateKey.name(name), absent)
   }
 
+  /** A decoded entry of any other kind (providers, pins); treat it as immutable. */
+  entry<T> (key: string): T | undefined {
+    const s = this.slot(key)
+    return s.present ? s.value as T : undefined
+  }
+
+  setEntry (key: string, value: unknown): void {
+    this.writes.set(key, { value, present: true })
+  }
+
+  deleteEntry (key: string): void {
+    this.writes.set(key, absent)
+  }
+
   /** A nested view for one transaction. */
   fork (): StateView {
     return new StateView(this.base, this)

@@ -3,8 +3,9 @@ import { addressOf, signBytes, verifyBytes } from '../../foundations/crypto.ts'
 import { decode, encode } from '../../foundations/encoding.ts'
 import { InvalidSignatureError, MalformedMessageError, PayloadTooLargeError } from '../../foundations/errors.ts'
 import { sha256 } from '../../foundations/hash.ts'
-import { maxTxBytes } from '../../foundations/limits.ts'
+import { maxPinHolders, maxTxBytes } from '../../foundations/limits.ts'
 import * as shape from '../../foundations/shape.ts'
+import { checkAddrs, checkCidString, checkHolders, checkRegion } from './providers.ts'
 import { checkRecordsShape } from './records.ts'
 import type { SignedTx, Tx, TxBody } from './types.ts'
 
@@ -105,7 +106,46 @@ function checkBody (v: unknown): TxBody {
     case 'name-renew':
       shape.onlyKeys(b, 'name-renew', ['type', 'name', 'terms'])
       return { type, name: name(), terms: shape.uint(b.terms, 'terms') }
+    case 'provider-register':
+      shape.onlyKeys(b, 'provider-register', ['type', 'operatorKey', 'endorsement', 'region', 'capacityBytes', 'addrs'])
+      return {
+        type,
+        operatorKey: shape.bytes(b.operatorKey, 'operatorKey', 32),
+        endorsement: shape.bytes(b.endorsement, 'endorsement', 64),
+        region: checkRegion(b.region),
+        capacityBytes: shape.uint(b.capacityBytes, 'capacityBytes'),
+        addrs: checkAddrs(b.addrs)
+      }
+    case 'provider-heartbeat': {
+      shape.onlyKeys(b, 'provider-heartbeat', ['type', 'addrs'])
+      const addrs = shape.optional(b.addrs, checkAddrs)
+      return addrs === undefined ? { type } : { type, addrs }
+    }
+    case 'content-pin': {
+      shape.onlyKeys(b, 'content-pin', ['type', 'cid', 'replicas', 'regions', 'holders', 'name'])
+      const body: TxBody = {
+        type,
+        cid: checkCidString(b.cid, 'cid'),
+        replicas: policyCount(b.replicas, 'replicas'),
+        regions: policyCount(b.regions, 'regions'),
+        holders: checkHolders(b.holders)
+      }
+      if (b.name !== undefined) body.name = name()
+      return body
+    }
+    case 'content-unpin':
+      shape.onlyKeys(b, 'content-unpin', ['type', 'cid'])
+      return { type, cid: checkCidString(b.cid, 'cid') }
+    case 'pin-repair':
+      shape.onlyKeys(b, 'pin-repair', ['type', 'cid', 'gone', 'replacement'])
+      return { type, cid: checkCidString(b.cid, 'cid'), gone: shape.bytes(b.gone, 'gone', 20), replacement: shape.bytes(b.replacement, 'replacement', 20) }
     default:
       throw new MalformedMessageError(`unknown transaction type "${type}"`)
   }
+}
+
+function policyCount (v: unknown, field: string): number {
+  const n = shape.uint(v, field)
+  if (n < 1 || n > maxPinHolders) throw new MalformedMessageError(`${field} must be 1..${maxPinHolders}`)
+  return n
 }

@@ -32,6 +32,39 @@ export interface NameEntry {
   records: NameRecords
 }
 
+/**
+ * A storage provider node registered on the ledger. The node's own key sends its transactions;
+ * `operator` is the address of the operator key that endorsed it, so one operator's many nodes
+ * are recognisable as one party.
+ */
+export interface ProviderEntry {
+  /** ed25519 public key of the node (its libp2p identity derives from it). */
+  node: Uint8Array
+  operator: Uint8Array
+  region: string
+  capacityBytes: number
+  /** libp2p multiaddrs where the node answers. */
+  addrs: string[]
+  registeredAt: number
+  /** Ledger time of the node's last registration or heartbeat. */
+  lastSeen: number
+}
+
+/** Where one DAG must be held: its holders (provider node addresses) and the policy they keep. */
+export interface PinEntry {
+  cid: string
+  /** Address that pinned it; only it may change or remove the pin. */
+  owner: Uint8Array
+  replicas: number
+  regions: number
+  holders: Uint8Array[]
+  /** The name whose content record points here, if any. */
+  name?: string
+  pinnedAt: number
+  /** Holders replaced by `pin-repair` so far. */
+  repairs: number
+}
+
 export interface Account {
   balance: number
   /** The nonce the next transaction from this account must carry. */
@@ -44,6 +77,11 @@ export type TxBody =
   | { type: 'name-update', name: string, records: NameRecords, ifVersion?: number }
   | { type: 'name-transfer', name: string, to: Uint8Array }
   | { type: 'name-renew', name: string, terms: number }
+  | { type: 'provider-register', operatorKey: Uint8Array, endorsement: Uint8Array, region: string, capacityBytes: number, addrs: string[] }
+  | { type: 'provider-heartbeat', addrs?: string[] }
+  | { type: 'content-pin', cid: string, replicas: number, regions: number, holders: Uint8Array[], name?: string }
+  | { type: 'content-unpin', cid: string }
+  | { type: 'pin-repair', cid: string, gone: Uint8Array, replacement: Uint8Array }
 
 export type TxType = TxBody['type']
 
@@ -94,6 +132,8 @@ export interface ChainParams {
   namePrices: number[]
   /** Price of one term of a sub-name (its root pays the term). */
   subNamePrice: number
+  /** A provider silent (no heartbeat) for longer than this may be replaced in its pins. */
+  providerTimeoutMs: number
 }
 
 export interface GenesisValidator { publicKey: Uint8Array, power: number, name: string }

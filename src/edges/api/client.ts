@@ -1,5 +1,6 @@
 import { toHex } from '../../foundations/bytes.ts'
 import { KeynetError, UnavailableError } from '../../foundations/errors.ts'
+import type { PinView, ProviderView } from './types.ts'
 import type { AccountView, BlockView, GenesisView, NameProofView, NameView, StatusView, TxStatusView, TxSubmitted } from './types.ts'
 
 /** An error the node answered with, carrying its stable name (`NameTakenError`, …) and status. */
@@ -26,6 +27,8 @@ export class ApiClient {
   name (name: string, signal?: AbortSignal): Promise<NameView> { return this.get(`/v1/names/${encodeURIComponent(name)}`, signal) }
   nameProof (name: string, signal?: AbortSignal): Promise<NameProofView> { return this.get(`/v1/names/${encodeURIComponent(name)}/proof`, signal) }
   block (height: number, signal?: AbortSignal): Promise<BlockView> { return this.get(`/v1/blocks/${height}`, signal) }
+  providers (signal?: AbortSignal): Promise<{ providers: ProviderView[], height: number }> { return this.get('/v1/providers', signal) }
+  pin (cid: string, signal?: AbortSignal): Promise<PinView> { return this.get(`/v1/pins/${encodeURIComponent(cid)}`, signal) }
 
   submitTx (encoded: Uint8Array, signal?: AbortSignal): Promise<TxSubmitted> {
     return this.post('/v1/txs', { tx: toHex(encoded) }, signal)

@@ -7,10 +7,13 @@ import { encodeProof } from '../../core/auth-map/index.ts'
 import { decodeBlock } from '../../core/ledger/block.ts'
 import { effectiveExpiry, nameStatus } from '../../core/ledger/names.ts'
 import { stateKey } from '../../core/ledger/state-keys.ts'
+import { getPin, getProvider, isProviderLive, providerIndex } from '../../core/ledger/providers.ts'
+import { peerIdOfPublicKey } from '../../services/p2p/index.ts'
 import { txId } from '../../core/ledger/tx.ts'
 import { parseName } from '../../core/names/grammar.ts'
 import type { LedgerNode } from '../../services/ledger/ledger-node.ts'
 import { raw, type Route } from './http-server.ts'
+import type { PinView, ProviderView } from './types.ts'
 import type { AccountView, BlockView, GenesisView, NameProofView, NameView, StatusView, TxStatusView } from './types.ts'
 
 /** What the API shows about the node beyond its ledger. */
@@ -19,6 +22,8 @@ export interface NodeInfo {
   roles: string[]
   p2p: () => string[]
   peers: () => number
+  /** Role-specific parts of the status (storage, faults), filled in by the composition root. */
+  extra?: () => Partial<Pick<StatusView, 'storage' | 'faults'>>
 }
 
 const openApiPath = new URL('../../../docs/api/openapi.json', import.meta.url)
@@ -75,8 +80,48 @@ export function ledgerRoutes (ledger: LedgerNode, info: NodeInfo): Route[] {
         return { id, ...await ledger.txStatus(id, Number.isFinite(wait) ? wait : 0, signal) }
       }
     },
-    { method: 'GET', path: '/v1/blocks/:height', handler: ({ params }): BlockView => blockView(ledger, params.height ?? '') }
+    { method: 'GET', path: '/v1/blocks/:height', handler: ({ params }): BlockView => blockView(ledger, params.height ?? '') },
+    { method: 'GET', path: '/v1/providers', handler: (): { providers: ProviderView[], height: number } => ({ providers: providerViews(ledger), height: ledger.chain.height }) },
+    { method: 'GET', path: '/v1/pins/:cid', handler: ({ params }): PinView => pinView(ledger, params.cid ?? '') }
   ]
+}
+
+/** Every registered provider, with liveness as of the latest block. */
+export function providerViews (ledger: LedgerNode): ProviderView[] {
+  const view = ledger.view()
+  const chain = ledger.chain
+  return providerIndex(view).flatMap(address => {
+    const p = getProvider(view, address)
+    if (p === undefined) return []
+    return [{
+      address: toHex(address),
+      peerId: peerIdOfPublicKey(p.node),
+      publicKey: toHex(p.node),
+      operator: toHex(p.operator),
+      region: p.region,
+      capacityBytes: p.capacityBytes,
+      addrs: p.addrs,
+      registeredAt: p.registeredAt,
+      lastSeen: p.lastSeen,
+      live: isProviderLive(p, chain.time, chain.genesis.params)
+    }]
+  })
+}
+
+function pinView (ledger: LedgerNode, cid: string): PinView {
+  const pin = getPin(ledger.view(), cid)
+  if (pin === undefined) throw new NotFoundError(`${cid.slice(0, 80)} is not pinned on this chain`)
+  return {
+    cid: pin.cid,
+    owner: toHex(pin.owner),
+    replicas: pin.replicas,
+    regions: pin.regions,
+    holders: pin.holders.map(toHex),
+    ...(pin.name === undefined ? {} : { name: pin.name }),
+    pinnedAt: pin.pinnedAt,
+    repairs: pin.repairs,
+    height: ledger.chain.height
+  }
 }
 
 function status (ledger: LedgerNode, info: NodeInfo): StatusView {
@@ -93,7 +138,8 @@ function status (ledger: LedgerNode, info: NodeInfo): StatusView {
     consensus: ledger.consensusPosition,
     peers: info.peers(),
     mempool: ledger.mempool.size,
-    p2p: info.p2p()
+    p2p: info.p2p(),
+    ...info.extra?.()
   }
 }
 

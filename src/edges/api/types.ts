@@ -20,6 +20,22 @@ export interface StatusView {
   peers: number
   mempool: number
   p2p: string[]
+  /** Storage role: what the node holds. */
+  storage?: StorageStatus
+  /** Provider faults this node recorded (wrong blocks, stalls), by kind. */
+  faults?: { total: number, byKind: Record<string, number> }
+}
+
+export interface StorageStatus {
+  address: string
+  region: string
+  bytes: number
+  blocks: number
+  capacityBytes: number
+  /** Root CIDs pinned here. */
+  pinned: string[]
+  /** Roots being pulled from other holders. */
+  pulling: number
 }
 
 export interface AccountView { address: string, balance: number, nonce: number, pendingNonce: number }
@@ -66,4 +82,35 @@ export interface GenesisView {
   params: Record<string, unknown>
   validators: Array<{ name: string, publicKey: string, power: number }>
   accounts: Array<{ address: string, balance: number }>
+}
+
+/** A registered storage provider as `/v1/providers` shows it. */
+export interface ProviderView {
+  /** Address of the node key (hex); pins list holders by it. */
+  address: string
+  /** libp2p peer id of the node. */
+  peerId: string
+  publicKey: string
+  operator: string
+  region: string
+  capacityBytes: number
+  addrs: string[]
+  registeredAt: number
+  lastSeen: number
+  /** Heard from within the chain's provider timeout, as of the latest block. */
+  live: boolean
+}
+
+/** Where a DAG is held (`/v1/pins/:cid`). */
+export interface PinView {
+  cid: string
+  owner: string
+  replicas: number
+  regions: number
+  /** Holder addresses (hex), in pin order. */
+  holders: string[]
+  name?: string
+  pinnedAt: number
+  repairs: number
+  height: number
 }

@@ -30,6 +30,7 @@ export interface LedgerNetwork {
   peers: () => string[]
   penalise: (peer: string, reason: string) => void
   waitForTopicPeers: (topic: string, n: number, signal?: AbortSignal) => Promise<void>
+  topicPeers: (topic: string) => string[]
 }
 
 export interface ConsensusTimeouts { proposeMs: number, prevoteMs: number, precommitMs: number, roundIncrementMs: number }
@@ -219,6 +220,14 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
     }
     if (found !== undefined) return { status: 'committed', ...found }
     return { status: this.mempool.hasId(id) ? 'pending' : 'unknown' }
+  }
+
+  /**
+   * Whether a transaction submitted now reaches the network: some peer takes this chain's
+   * transaction gossip. A node that submits its own transactions waits for this first.
+   */
+  get canGossipTxs (): boolean {
+    return this.init.network.topicPeers(this.topics.txs).length > 0
   }
 
   /** Highest height any peer reported. */

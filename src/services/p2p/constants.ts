@@ -50,9 +50,10 @@ export const dialTimeoutMs = 5_000
 export const maintenanceIntervalMs = 500
 /**
  * A connected peer without an open outbound gossip stream for this long is disconnected (and
- * redialled): gossipsub never reopens a dead stream. Opening one takes milliseconds after identify.
+ * redialled): gossipsub never reopens a dead stream. Opening one takes milliseconds after identify,
+ * but seconds when a dozen nodes start at once on two cores.
  */
-export const gossipStreamGraceMs = 2_000
+export const gossipStreamGraceMs = 8_000
 
 /** Peer exchange: first and longest interval between two exchanges with one peer. */
 export const peerExchangeInitialMs = 500

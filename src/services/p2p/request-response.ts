@@ -33,7 +33,9 @@ export async function readFrame (stream: Stream, decoder: FrameDecoder, signal: 
         finish(err)
       }
     }
-    const onEnd = (): void => { finish(new ProtocolViolationError('stream ended before the frame was complete')) }
+    // A peer that gave up (its deadline passed, its connection was recycled) ends the stream
+    // early; that is a failure, not a framing offence worth lowering its standing for.
+    const onEnd = (): void => { finish(new StreamFailedError('stream ended before the frame was complete')) }
     // A clean close may precede the dispatch of buffered data; only an error ends the read here.
     const onClose = (evt: StreamCloseEvent): void => {
       if (evt.error != null) finish(new StreamFailedError(`stream failed: ${evt.error.message}`))

@@ -4,12 +4,15 @@ import type { ChainParams, TxBody } from '../types.ts'
 /** What a transaction handler sees: the state, the block's height and time, and the sender. */
 export interface TxContext {
   state: StateView
+  chainId: string
   height: number
   /** Ledger time of the block (ms). */
   time: number
   params: ChainParams
   /** Address of the signer. */
   sender: Uint8Array
+  /** Public key of the signer. */
+  senderKey: Uint8Array
 }
 
 export type TxHandler<T extends TxBody['type']> = (ctx: TxContext, body: Extract<TxBody, { type: T }>) => void

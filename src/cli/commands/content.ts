@@ -1,0 +1,184 @@
+import type { Command } from 'commander'
+import { createWriteStream, mkdirSync } from 'node:fs'
+import { basename, dirname, join, resolve } from 'node:path'
+import { pipeline } from 'node:stream/promises'
+import { Readable } from 'node:stream'
+import { toHex } from '../../foundations/bytes.ts'
+import { addressOf } from '../../foundations/crypto.ts'
+import { MalformedMessageError, NotFoundError } from '../../foundations/errors.ts'
+import { formatBytes } from '../../foundations/units.ts'
+import { parseCid, type BlockGetter, type CID } from '../../core/content/cid.ts'
+import { readFile, resolvePath, walkDag, type Entry } from '../../core/content/exporter.ts'
+import { writeCar } from '../../core/content/car.ts'
+import { verifyNameProof } from '../../core/light-client/verify-name.ts'
+import { canonicalName } from '../../core/names/grammar.ts'
+import { FaultLog } from '../../services/content/fault-log.ts'
+import { scanLocal } from '../../services/content/import-fs.ts'
+import { ContentClient } from '../../sdk/content-client.ts'
+import { CliContext, type GlobalOptions } from '../context.ts'
+import { ProgressBar } from '../progress.ts'
+import { positive } from './name.ts'
+
+export function contentCommands (program: Command, globals: () => GlobalOptions): void {
+  program.command('publish <path>')
+    .description('publish a folder (a site) or a file: blocks to several providers, then the name points at it')
+    .option('--name <name>', 'the .key name whose content record to set (yours)')
+    .option('--replicas <n>', 'providers that must hold every block', '3')
+    .option('--regions <n>', 'distinct regions wanted among them', '3')
+    .addHelpText('after', '\nExample: keynet publish ./my-site --name mysite.key --replicas 3 --regions 3')
+    .action(async (path: string, o: { name?: string, replicas: string, regions: string }) => {
+      await upload(new CliContext(globals()), path, { replicas: positive(o.replicas, '--replicas'), regions: positive(o.regions, '--regions'), ...(o.name === undefined ? {} : { name: canonicalName(o.name) }) })
+    })
+
+  program.command('put <file>')
+    .description('store a file (a blob) on several providers; prints its CID')
+    .option('--replicas <n>', 'providers that must hold every block', '3')
+    .option('--regions <n>', 'distinct regions wanted among them', '3')
+    .action(async (file: string, o: { replicas: string, regions: string }) => {
+      await upload(new CliContext(globals()), file, { replicas: positive(o.replicas, '--replicas'), regions: positive(o.regions, '--regions') })
+    })
+
+  program.command('get <target>')
+    .description('fetch name.key/path or <cid>/path, verified block by block, from several providers at once')
+    .option('-o, --output <path>', 'write here (a folder for folders; default: stdout for files)')
+    .addHelpText('after', '\nExamples:\n  keynet get mysite.key/docs/guide.pdf -o guide.pdf\n  keynet get bafybei…/index.html')
+    .action(async (target: string, o: { output?: string }) => {
+      const ctx = new CliContext(globals())
+      await withContent(ctx, target, async ({ entry, get, label, client }) => {
+        const started = performance.now()
+        if (entry.kind === 'directory') {
+          if (o.output === undefined) throw new MalformedMessageError(`${label} is a folder: pass -o <folder> to download it, or name a file inside it`)
+          const { files, bytes } = await downloadFolder(entry.cid, get, resolve(o.output), ctx.opts.json !== true)
+          ctx.print({ target: label, cid: entry.cid.toString(), files, bytes, ms: Math.round(performance.now() - started) }, () => `saved ${files} files (${formatBytes(bytes)}) of ${label} to ${o.output}`)
+          return
+        }
+        const bar = new ProgressBar(`get ${label}`, entry.size, { enabled: ctx.opts.json !== true && o.output !== undefined })
+        let done = 0
+        const source = (async function * () {
+          for await (const chunk of readFile(entry.cid, get, { concurrency: 24 })) {
+            done += chunk.byteLength
+            bar.update(done)
+            yield chunk
+          }
+        })()
+        await pipeline(Readable.from(source), o.output === undefined ? process.stdout : createWriteStream(o.output))
+        bar.finish()
+        const stats = client.fetcherStats()
+        if (o.output !== undefined) {
+          ctx.print({ target: label, cid: entry.cid.toString(), bytes: done, ms: Math.round(performance.now() - started), providers: stats },
+            () => `saved ${label} (${formatBytes(done)}, ${entry.cid.toString()}) to ${o.output}, verified, from ${stats.filter(s => s.blocks > 0).length} providers`)
+        }
+      })
+    })
+
+  program.command('export <target>')
+    .description('write a CID or name (with optional /path) as a CAR file readable by standard IPFS tools')
+    .requiredOption('-o, --output <file>', 'the .car file to write')
+    .action(async (target: string, o: { output: string }) => {
+      const ctx = new CliContext(globals())
+      await withContent(ctx, target, async ({ entry, get, label }) => {
+        let blocks = 0
+        let bytes = 0
+        const counted = (async function * () {
+          for await (const block of walkDag(entry.cid, get, { concurrency: 16 })) {
+            blocks++
+            bytes += block.bytes.byteLength
+            yield block
+          }
+        })()
+        await pipeline(Readable.from(writeCar([entry.cid], counted)), createWriteStream(o.output))
+        ctx.print({ target: label, root: entry.cid.toString(), blocks, bytes, file: o.output }, () => `wrote ${o.output}: root ${entry.cid.toString()}, ${blocks} blocks, ${formatBytes(bytes)}`)
+      })
+    })
+}
+
+async function upload (ctx: CliContext, path: string, o: { replicas: number, regions: number, name?: string }): Promise<void> {
+  const source = scanLocal(path)
+  for (const s of source.skipped) process.stderr.write(`keynet: skipped ${s} (not a regular file or folder)\n`)
+  if (o.name !== undefined) {
+    // Fail before uploading anything if the name is not ours to point.
+    const [view, { key }] = await Promise.all([ctx.api().name(o.name), ctx.signer()])
+    if (view.owner !== toHex(addressOf(key.publicKey))) throw new MalformedMessageError(`${o.name} is owned by ${view.owner}, not by the signing identity; pass --from <identity> or register a name you own`)
+  }
+  const client = await ContentClient.open({ api: ctx.api(), faults: new FaultLog(join(ctx.home, 'faults.jsonl')) })
+  try {
+    const bar = new ProgressBar(`publish ${basename(resolve(path))}`, source.totalBytes, { enabled: ctx.opts.json !== true })
+    const started = performance.now()
+    const result = await client.upload({ source, replicas: o.replicas, contentKey: o.name ?? basename(resolve(path)), onProgress: (bytes, note) => { bar.update(bytes, note) } })
+    bar.finish(`placed on ${result.holders.length} providers`)
+    const seconds = (performance.now() - started) / 1000
+    if (result.holders.length < o.replicas) process.stderr.write(`keynet: only ${result.holders.length} of ${o.replicas} providers took the content\n`)
+    const sent = await ctx.send({
+      type: 'content-pin', cid: result.root.toString(), replicas: Math.min(o.replicas, result.holders.length), regions: o.regions,
+      holders: result.holders.map(h => Uint8Array.from(Buffer.from(h.address, 'hex'))),
+      ...(o.name === undefined ? {} : { name: o.name })
+    })
+    const summary = {
+      cid: result.root.toString(), size: result.size, files: source.files.length, bytes: source.totalBytes, name: o.name,
+      holders: result.holders.map(h => ({ address: h.address, region: h.region, operator: h.operator })),
+      regions: result.regions, operators: result.operators, height: sent.height, seconds: Number(seconds.toFixed(2))
+    }
+    ctx.print(summary, () => [
+      result.root.toString(),
+      `  ${source.files.length} file(s), ${formatBytes(source.totalBytes)} in ${seconds.toFixed(1)} s (${formatBytes(source.totalBytes / Math.max(seconds, 0.001))}/s)`,
+      `  held by ${result.holders.length} providers in ${result.regions} regions under ${result.operators} operators: ${result.holders.map(h => `${h.region}/${h.address.slice(0, 8)}`).join(', ')}`,
+      o.name === undefined ? `  pinned at height ${sent.height}` : `  ${o.name} now points at it (height ${sent.height})`
+    ].join('\n'))
+  } finally {
+    await client.close()
+  }
+}
+
+interface Resolved { entry: Entry, get: BlockGetter, label: string, client: { fetcherStats: () => Array<{ peerId: string, blocks: number, bytes: number }> } }
+
+/** Resolves `name.key/path`, `key://name.key/path` or `<cid>/path`, the name through a verified proof. */
+async function withContent (ctx: CliContext, target: string, use: (r: Resolved) => Promise<void>): Promise<void> {
+  const stripped = target.replace(/^key:\/\//, '').replace(/^\/+/, '')
+  const slash = stripped.indexOf('/')
+  const head = slash < 0 ? stripped : stripped.slice(0, slash)
+  const path = slash < 0 ? '' : stripped.slice(slash + 1)
+  let root: CID
+  if (head.toLowerCase().endsWith('.key')) {
+    const api = ctx.api()
+    const verified = verifyNameProof(await ctx.trustedGenesis(api), await api.nameProof(head), head)
+    if (verified.entry === undefined) throw new NotFoundError(`${verified.name} is not registered`)
+    if (verified.status === 'expired') throw new NotFoundError(`${verified.name} has expired`)
+    const content = verified.entry.records.content
+    if (content === undefined) throw new NotFoundError(`${verified.name} has no content record: publish with \`keynet publish <dir> --name ${verified.name}\``)
+    root = parseCid(content.cid)
+  } else {
+    root = parseCid(head)
+  }
+  const client = await ContentClient.open({ api: ctx.api(), faults: new FaultLog(join(ctx.home, 'faults.jsonl')) })
+  try {
+    const { get, fetcher } = await client.blocksFor(root)
+    const entry = await resolvePath(root, decodeURIComponent(path), get)
+    await use({ entry, get, label: target, client: { fetcherStats: () => fetcher.stats() } })
+  } finally {
+    await client.close()
+  }
+}
+
+async function downloadFolder (cid: CID, get: BlockGetter, out: string, show: boolean): Promise<{ files: number, bytes: number }> {
+  let files = 0
+  let bytes = 0
+  const walk = async (dirCid: CID, dir: string, depth: number): Promise<void> => {
+    if (depth > 64) throw new MalformedMessageError('folders nest deeper than 64 levels')
+    const entry = await resolvePath(dirCid, '', get)
+    if (entry.kind !== 'directory') return
+    mkdirSync(dir, { recursive: true })
+    for (const child of entry.entries) {
+      if (child.name === '' || child.name === '.' || child.name === '..' || child.name.includes('/') || child.name.includes('\\')) throw new MalformedMessageError(`unsafe file name "${child.name}" in the folder`)
+      const target = join(dir, child.name)
+      const inner = await resolvePath(child.cid, '', get)
+      if (inner.kind === 'directory') { await walk(child.cid, target, depth + 1); continue }
+      mkdirSync(dirname(target), { recursive: true })
+      await pipeline(Readable.from(readFile(inner.cid, get, { concurrency: 24 })), createWriteStream(target))
+      files++
+      bytes += inner.size
+      if (show) process.stderr.write(`  ${target} (${formatBytes(inner.size)})\n`)
+    }
+  }
+  await walk(cid, out, 0)
+  return { files, bytes }
+}

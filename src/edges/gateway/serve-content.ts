@@ -1,0 +1,144 @@
+/**
+ * Answering for content under a root CID: resolves the path inside the DAG, then sends a file
+ * (type from its name, ETag = its CID, conditional and range requests), a folder (redirect to
+ * the trailing-slash URL, then its `index.html` or a generated listing), the DAG as a CAR, or
+ * the raw block.
+ */
+import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http'
+import type { BlockGetter, CID } from '../../core/content/cid.ts'
+import { writeCar } from '../../core/content/car.ts'
+import { readFile, resolvePath, walkDag, type Entry } from '../../core/content/exporter.ts'
+import { contentTypeFor } from '../../core/content/mime.ts'
+import { abortable, type Watchdog } from './cancellation.ts'
+import { readAheadBlocks } from './constants.ts'
+import { carContentType, rawContentType, responseFormat } from './format.ts'
+import { renderListing } from './listing.ts'
+import { parseRange } from './range.ts'
+import { ifRangeAllows, noneMatch, sendText, sendWhole } from './respond.ts'
+import type { CidRoute, NameRoute } from './route.ts'
+import { encodePath } from './safe-path.ts'
+import { sendStream } from './stream-body.ts'
+
+/** One request for content, routed and with its root resolved. */
+export interface ContentRequest {
+  head: boolean
+  headers: IncomingHttpHeaders
+  route: NameRoute | CidRoute
+  query: URLSearchParams
+  /** The root CID: the CID of a `/ipfs/` route, or what the name resolved to. */
+  root: CID
+  /** Cache-Control of successful answers (immutable for CIDs, short for names). */
+  cacheControl: string
+}
+
+/** What serving needs besides the request. */
+export interface ContentContext {
+  get: BlockGetter
+  signal: AbortSignal
+  watchdog: Watchdog
+}
+
+type FileEntry = Extract<Entry, { kind: 'file' }>
+type DirectoryEntry = Extract<Entry, { kind: 'directory' }>
+
+/** Answers `request` on `res`; rejects (before anything is sent, when it can) on errors. */
+export async function serveContent (res: ServerResponse, request: ContentRequest, ctx: ContentContext): Promise<void> {
+  const { route, root } = request
+  const format = responseFormat(request.query, request.headers.accept)
+  const entry = await abortable(resolvePath(root, route.segments.join('/'), ctx.get, ctx.signal), ctx.signal)
+  const prefix = route.kind === 'name' ? `/key/${route.name}` : `/ipfs/${route.cid.toString()}`
+  const base: OutgoingHttpHeaders = {
+    'cache-control': request.cacheControl,
+    'x-ipfs-path': `${prefix}${encodePath(route.segments)}${entry.kind === 'directory' ? '/' : ''}`,
+    'x-content-root': root.toString(),
+    'x-content-type-options': 'nosniff',
+    vary: 'Accept'
+  }
+  if (format === 'car') return await sendCar(res, request, ctx, entry.cid, base)
+  if (format === 'raw') return await sendRaw(res, request, ctx, entry.cid, base)
+  if (entry.kind === 'file') return await sendFile(res, request, ctx, entry, route.segments.at(-1) ?? '', base)
+  if (!route.trailingSlash) {
+    // Relative links in a folder's page resolve against its URL, so it must end in '/'.
+    const query = request.query.toString()
+    const location = `${route.basePath}${encodePath(route.segments)}/${query === '' ? '' : `?${query}`}`
+    sendText(res, 301, `moved to ${location}`, request.head, { ...base, location })
+    return
+  }
+  if (entry.entries.some(e => e.name === 'index.html')) {
+    const index = await abortable(resolvePath(entry.cid, 'index.html', ctx.get, ctx.signal), ctx.signal)
+    if (index.kind === 'file') return await sendFile(res, request, ctx, index, 'index.html', base)
+  }
+  sendListing(res, request, entry, base)
+}
+
+async function sendFile (res: ServerResponse, request: ContentRequest, ctx: ContentContext, file: FileEntry, fileName: string, base: OutgoingHttpHeaders): Promise<void> {
+  const etag = `"${file.cid.toString()}"`
+  const headers: OutgoingHttpHeaders = { ...base, etag, 'content-type': contentTypeFor(fileName), 'accept-ranges': 'bytes' }
+  if (noneMatch(request.headers['if-none-match'], etag)) return notModified(res, headers)
+  let range = parseRange(request.headers.range, file.size)
+  if (range.kind !== 'full' && !ifRangeAllows(firstValue(request.headers['if-range']), etag)) range = { kind: 'full' }
+  if (range.kind === 'unsatisfiable') {
+    sendText(res, 416, `range not satisfiable: the file has ${file.size} bytes`, request.head, { ...base, 'content-range': `bytes */${file.size}` })
+    return
+  }
+  const start = range.kind === 'partial' ? range.start : 0
+  const end = range.kind === 'partial' ? range.end : file.size
+  const status = range.kind === 'partial' ? 206 : 200
+  headers['content-length'] = end - start
+  if (range.kind === 'partial') headers['content-range'] = `bytes ${start}-${end - 1}/${file.size}`
+  if (request.head || end === start) {
+    res.writeHead(status, headers)
+    res.end()
+    return
+  }
+  const body = readFile(file.cid, ctx.get, { start, end, concurrency: readAheadBlocks, signal: ctx.signal })
+  await sendStream(res, status, headers, body, { expectedBytes: end - start, signal: ctx.signal, watchdog: ctx.watchdog })
+}
+
+async function sendCar (res: ServerResponse, request: ContentRequest, ctx: ContentContext, cid: CID, base: OutgoingHttpHeaders): Promise<void> {
+  const headers: OutgoingHttpHeaders = {
+    ...base,
+    etag: `"${cid.toString()}.car"`,
+    'content-type': carContentType,
+    'content-disposition': `attachment; filename="${cid.toString()}.car"`
+  }
+  if (noneMatch(request.headers['if-none-match'], `"${cid.toString()}.car"`)) return notModified(res, headers)
+  if (request.head) {
+    res.writeHead(200, headers)
+    res.end()
+    return
+  }
+  const body = writeCar([cid], walkDag(cid, ctx.get, { concurrency: readAheadBlocks, signal: ctx.signal }))
+  await sendStream(res, 200, headers, body, { signal: ctx.signal, watchdog: ctx.watchdog })
+}
+
+async function sendRaw (res: ServerResponse, request: ContentRequest, ctx: ContentContext, cid: CID, base: OutgoingHttpHeaders): Promise<void> {
+  const headers: OutgoingHttpHeaders = {
+    ...base,
+    etag: `"${cid.toString()}.raw"`,
+    'content-type': rawContentType,
+    'content-disposition': `attachment; filename="${cid.toString()}.bin"`
+  }
+  if (noneMatch(request.headers['if-none-match'], `"${cid.toString()}.raw"`)) return notModified(res, headers)
+  const bytes = await abortable(ctx.get(cid, ctx.signal), ctx.signal)
+  sendWhole(res, 200, headers, bytes, request.head)
+}
+
+function sendListing (res: ServerResponse, request: ContentRequest, dir: DirectoryEntry, base: OutgoingHttpHeaders): void {
+  const { route } = request
+  const etag = `W/"${dir.cid.toString()}"`
+  const headers: OutgoingHttpHeaders = { ...base, etag, 'content-type': 'text/html; charset=utf-8' }
+  if (noneMatch(request.headers['if-none-match'], etag)) return notModified(res, headers)
+  const displayPath = `${route.basePath}/${route.segments.map(s => `${s}/`).join('')}`
+  sendWhole(res, 200, headers, renderListing(displayPath, dir.entries, route.segments.length > 0), request.head)
+}
+
+function notModified (res: ServerResponse, headers: OutgoingHttpHeaders): void {
+  const { 'content-type': _type, 'content-length': _length, 'content-disposition': _disposition, ...rest } = headers
+  res.writeHead(304, rest)
+  res.end()
+}
+
+function firstValue (value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value
+}

@@ -1,0 +1,72 @@
+/**
+ * Every bound and timing of block storage and block transfer (the `/keynet/blocks/*` protocols,
+ * the block fetcher and the fault log), each with its reason. Relationships between them are
+ * asserted when this module loads.
+ */
+import assert from 'node:assert/strict'
+import { maxBlockBytes } from '../../core/content/constants.ts'
+import { maxMessageBytesCap } from '../p2p/index.ts'
+
+/** Bytes of one CID in binary form: a CIDv1 with a sha2-256 multihash is 36; room for other hashes. */
+export const maxCidBytes = 128
+
+/** Block payload bytes in one get response or put request: a handful of 1 MiB chunks per frame. */
+export const maxTransferBatchBytes = 8 * 1024 * 1024
+/** Framing bytes on top of a batch's payload: CBOR headers and CIDs of every entry fit. */
+export const transferBatchSlackBytes = 64 * 1024
+/** CIDs asked for in one get request: 8 MiB of small blocks, and a request frame of ~36 KiB. */
+export const maxGetCidsPerRequest = 256
+/** Blocks sent in one put request. */
+export const maxPutBlocksPerRequest = 256
+/** CIDs asked about in one has request: the request stays under ~600 KiB. */
+export const maxHasCidsPerRequest = 4096
+/** CIDs listed as missing in one pin answer: the client sends them, then asks again. */
+export const maxMissingListed = 1024
+/** Characters of a per-block error in a put answer: an error name and a short reason. */
+export const maxPutErrorChars = 256
+/** Bytes of a get request: a full list of the longest CIDs with their CBOR headers. */
+export const maxGetRequestBytes = maxGetCidsPerRequest * (maxCidBytes + 8)
+/** Bytes of a has request: a full list of the longest CIDs with their CBOR headers. */
+export const maxHasRequestBytes = maxHasCidsPerRequest * (maxCidBytes + 8)
+/** Bytes of a put request or a get response: a full batch and its framing. */
+export const maxBatchMessageBytes = maxTransferBatchBytes + transferBatchSlackBytes
+/** Bytes of a pin response: a full missing list, or a receipt, with room to spare. */
+export const maxPinResponseBytes = maxMissingListed * (maxCidBytes + 8) + 1024
+/** Deadline of a block handler on the serving node: a batch is read from disk well within it. */
+export const blockHandlerTimeoutMs = 30_000
+/** Deadline of a pin handler: it hashes the whole DAG from disk before signing. */
+export const pinHandlerTimeoutMs = 120_000
+/** Default deadline of one block request made by a `BlockClient`. */
+export const defaultBlockRequestTimeoutMs = 20_000
+
+/** Roots a store keeps pinned: the pin list is rewritten whole, so it stays a few MiB. */
+export const maxPins = 65_536
+
+/**
+ * A provider that has not answered one block request within this long is dropped by the fetcher
+ * and the block asked of another: an honest provider answers a 1 MiB block well within it.
+ */
+export const defaultStallTimeoutMs = 2_000
+/** Block requests the fetcher keeps in flight to one provider at a time. */
+export const defaultMaxInFlightPerProvider = 4
+/** Deadline of dialling one address of a provider; its other addresses are tried after. */
+export const providerConnectTimeoutMs = 5_000
+/** Providers one fetcher spreads over: more only adds connections, not speed. */
+export const maxFetchProviders = 64
+/** Gets waiting for a free provider slot: past it a get fails at once instead of queueing. */
+export const maxQueuedGets = 4096
+/** Weight of the newest sample in a provider's smoothed latency. */
+export const latencySmoothing = 0.3
+
+/** Bytes of a fault log file; past it the oldest half of the entries is dropped. */
+export const maxFaultLogBytes = 1024 * 1024
+/** Characters of a fault's free-text detail in the log. */
+export const maxFaultDetailChars = 200
+
+assert.ok(maxBlockBytes <= maxTransferBatchBytes, 'one block (core/content maxBlockBytes) must fit in a batch')
+assert.ok(maxBatchMessageBytes <= maxMessageBytesCap, 'a full batch must fit in one p2p message')
+assert.ok(maxGetCidsPerRequest * (maxCidBytes + 16) <= transferBatchSlackBytes, 'the framing of a full get response fits the slack')
+assert.ok(maxPutBlocksPerRequest * (maxCidBytes + 16) <= transferBatchSlackBytes, 'the framing of a full put request fits the slack')
+assert.ok(maxGetRequestBytes <= maxMessageBytesCap && maxHasRequestBytes <= maxMessageBytesCap && maxPinResponseBytes <= maxMessageBytesCap)
+assert.ok(defaultStallTimeoutMs < defaultBlockRequestTimeoutMs)
+assert.ok(latencySmoothing > 0 && latencySmoothing <= 1)

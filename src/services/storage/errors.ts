@@ -1,0 +1,14 @@
+/**
+ * Operating errors of block storage and block transfer, one class per condition, matched by
+ * `.name`. A block whose bytes do not hash to its CID is core/content's `BlockMismatchError`.
+ */
+import { errorWithStatus } from '../../foundations/errors.ts'
+
+/** A put would take the store past its capacity (or its pin list past `maxPins`). */
+export class StorageFullError extends errorWithStatus(507) {}
+
+/** A placement receipt does not verify: bad signature, wrong node, or malformed. */
+export class ReceiptInvalidError extends errorWithStatus(422) {}
+
+/** No provider of a fetcher could deliver a block; the message says what each one did. */
+export class ContentUnavailableError extends errorWithStatus(503) {}

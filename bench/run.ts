@@ -1,10 +1,12 @@
 /**
  * `npm run bench`: every performance target of the open issues, measured on this machine in one
  * run, printed as a table with the target and the physical anchor beside each figure.
- * Options: --registrations N (default 10000), --quick (smaller runs).
+ * Options: --registrations N (default 10000), --quick (smaller runs), --only ledger|content (one
+ * part alone; the default runs both).
  */
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { contentBench } from './content.ts'
 import { ledgerBench, type BenchRow } from './ledger.ts'
 
 const args = process.argv.slice(2)
@@ -14,15 +16,28 @@ const flag = (name: string, fallback: number): number => {
   return i >= 0 ? Number(args[i + 1]) : fallback
 }
 
+const parts = ['ledger', 'content']
+const onlyAt = args.indexOf('--only')
+const only = onlyAt >= 0 ? args[onlyAt + 1] : undefined
+if (only !== undefined && !parts.includes(only)) {
+  process.stderr.write(`bench: --only takes ${parts.join(' or ')}, not ${only}\n`)
+  process.exit(2)
+}
+const runs = (part: string): boolean => only === undefined || only === part
+
 const log = (line: string): void => { process.stderr.write(`${line}\n`) }
-const rows: BenchRow[] = await ledgerBench({ registrations: flag('--registrations', quick ? 3000 : 10_000), log })
+const rows: BenchRow[] = []
+if (runs('ledger')) rows.push(...await ledgerBench({ registrations: flag('--registrations', quick ? 3000 : 10_000), log }))
+if (runs('content')) rows.push(...await contentBench({ log, fileBytes: (quick ? 64 : 256) * 1024 * 1024 }))
 
 printTable(rows)
 
 // Component micro-benchmarks print their own tables.
-for (const script of ['auth-map.ts', 'p2p.ts']) {
-  log(`\nbench: ${script}`)
-  spawnSync(process.execPath, [fileURLToPath(new URL(script, import.meta.url))], { stdio: 'inherit' })
+if (runs('ledger')) {
+  for (const script of ['auth-map.ts', 'p2p.ts']) {
+    log(`\nbench: ${script}`)
+    spawnSync(process.execPath, [fileURLToPath(new URL(script, import.meta.url))], { stdio: 'inherit' })
+  }
 }
 
 function printTable (table: BenchRow[]): void {

@@ -14,7 +14,12 @@ export const limitSources = [
   'src/services/p2p/constants.ts',
   'src/core/content/constants.ts',
   'src/services/storage/constants.ts',
-  'src/edges/gateway/constants.ts'
+  'src/edges/gateway/constants.ts',
+  'src/core/kv/constants.ts',
+  'src/services/kv/constants.ts',
+  'src/services/metrics/constants.ts',
+  'src/core/routing/constants.ts',
+  'src/services/routing/constants.ts'
 ]
 
 export function renderLimits (): string {

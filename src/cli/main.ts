@@ -6,6 +6,8 @@ import { initCommand } from './commands/init.ts'
 import { nameCommands } from './commands/name.ts'
 import { contentCommands } from './commands/content.ts'
 import { providerCommands } from './commands/provider.ts'
+import { topCommand } from './commands/top.ts'
+import { kvCommands } from './commands/kv.ts'
 import { devnetCommands, nodeCommands } from './commands/node.ts'
 import type { GlobalOptions } from './context.ts'
 
@@ -29,6 +31,8 @@ accountCommands(program, globals)
 statusCommand(program, globals)
 contentCommands(program, globals)
 providerCommands(program, globals)
+topCommand(program, globals)
+kvCommands(program, globals)
 
 try {
   await program.parseAsync(process.argv)

@@ -6,6 +6,9 @@ import { genesisFromJson } from '../core/ledger/genesis.ts'
 import type { Genesis } from '../core/ledger/types.ts'
 import { ApiServer } from '../edges/api/http-server.ts'
 import { ledgerRoutes } from '../edges/api/routes.ts'
+import { MetricsRegistry } from '../services/metrics/registry.ts'
+import { registerNodeMetrics } from '../services/metrics/node-metrics.ts'
+import { metricsRoute } from '../edges/api/metrics-route.ts'
 import type { StatusView, StorageStatus } from '../edges/api/types.ts'
 import { createP2PHost, type P2PHost } from '../services/p2p/index.ts'
 import { LedgerNode } from '../services/ledger/ledger-node.ts'
@@ -14,12 +17,15 @@ import { loadOrCreateNodeKey } from './node-key.ts'
 import { addressOf } from '../foundations/crypto.ts'
 import { BlockStore } from '../services/storage/block-store.ts'
 import { serveBlocks } from '../services/storage/block-protocol.ts'
-import { ProviderAgent } from '../services/replication/provider-agent.ts'
+import { ProviderRegistration } from '../services/replication/provider-registration.ts'
+import { Replicator } from '../services/replication/replicator.ts'
+import { KvAssignments } from '../services/replication/kv-assignments.ts'
+import { KvReplicator, KvStore, serveKv } from '../services/kv/index.ts'
 import { FaultLog } from '../services/content/fault-log.ts'
-import { NetworkBlocks } from '../services/content/network-blocks.ts'
-import { LedgerResolver } from '../services/content/ledger-resolver.ts'
+import { LedgerDirectory } from '../services/content/directory.ts'
+import { KeynetClient } from '../sdk/keynet-client.ts'
 import { GatewayServer } from '../edges/gateway/gateway-server.ts'
-import { EdgeCache, cachedGetter } from '../edges/gateway/edge-cache.ts'
+import { EdgeCache } from '../edges/gateway/edge-cache.ts'
 
 /** The gateway's edge cache when none is configured. */
 export const defaultGatewayCacheBytes = 512 * 1024 * 1024
@@ -98,19 +104,22 @@ export async function startNode (config: NodeConfig): Promise<RunningNode> {
     ...(isValidator ? { validatorKey: key } : {}),
     log: config.log
   })
-  const api = new ApiServer(ledgerRoutes(ledger, {
+  const registry = new MetricsRegistry()
+  const metrics = registerNodeMetrics(registry, { ledger, p2p })
+  const api = new ApiServer([...ledgerRoutes(ledger, {
     nodeId: p2p.peerId,
     roles: config.roles,
     p2p: () => p2p.multiaddrs(),
     peers: () => p2p.peers().length,
     extra: () => extra
-  }), config.log)
+  }), metricsRoute(registry)], config.log)
   const extra: Partial<Pick<StatusView, 'storage' | 'faults'>> = {}
   await p2p.start()
   await ledger.start()
   const [host, port] = splitHostPort(config.api, '--api-listen')
   const apiUrl = await api.listen(host, port)
   const faults = new FaultLog(join(dataDir, 'faults.jsonl'))
+  metrics.attach({ faults })
   Object.defineProperty(extra, 'faults', { enumerable: true, get: () => totalFaults(faults) })
   const parts: Array<{ stop: () => Promise<void> | void }> = []
   const info: NodeInfoFile = { id: p2p.peerId, roles: config.roles, api: apiUrl, p2p: p2p.multiaddrs(), pid: process.pid, dataDir, publicKey: toHex(key.publicKey), address: toHex(addressOf(key.publicKey)) }
@@ -118,26 +127,47 @@ export async function startNode (config: NodeConfig): Promise<RunningNode> {
     if (config.storage === undefined) throw new Error('the storage role needs --region and --capacity')
     const operator = readOperatorFile(dataDir)
     const blocks = await BlockStore.open({ dir: join(dataDir, 'blocks'), capacityBytes: config.storage.capacityBytes })
+    metrics.attach({ blockStore: blocks })
     const stopServing = await serveBlocks(p2p, blocks, key)
-    const agent = new ProviderAgent({
-      ledger, host: p2p, store: blocks, key, region: config.storage.region, capacityBytes: config.storage.capacityBytes,
-      operatorKey: fromHex(operator.operatorKey), endorsement: fromHex(operator.endorsement), faults, log: config.log
+    const registration = new ProviderRegistration({
+      ledger, host: p2p, key, kinds: ['storage'], region: config.storage.region, capacityBytes: config.storage.capacityBytes,
+      operatorKey: fromHex(operator.operatorKey), endorsement: fromHex(operator.endorsement), log: config.log
     })
+    const agent = new Replicator({ ledger, host: p2p, store: blocks, registration, faults, log: config.log })
+    const kvStore = KvStore.open({ path: join(dataDir, 'kv.db') })
+    const kvShards = new KvAssignments({ ledger, address: addressOf(key.publicKey), file: join(dataDir, 'kv-names.json') })
+    const stopKv = await serveKv(p2p, kvStore, { ownerOf: kvShards.ownerOf, shardsHeld: kvShards.shardsHeld })
+    const kvReplicator = new KvReplicator({ host: p2p, store: kvStore, ownerOf: kvShards.ownerOf, heldShards: kvShards.heldShards, replicasOf: kvShards.replicasOf, log: config.log })
+    registration.start()
     agent.start()
+    kvShards.start()
+    kvReplicator.start()
     Object.defineProperty(extra, 'storage', {
       enumerable: true,
       get: (): StorageStatus => ({ address: info.address, region: config.storage!.region, ...blocks.usage(), pinned: blocks.pinned().map(c => c.toString()), pulling: agent.pending })
     })
-    parts.push({ stop: async () => { agent.stop(); await stopServing() } })
+    parts.push({
+      stop: async () => {
+        kvReplicator.stop()
+        kvShards.stop()
+        agent.stop()
+        registration.stop()
+        await stopKv()
+        await stopServing()
+        kvStore.close()
+      }
+    })
     info.region = config.storage.region
     info.operator = toHex(addressOf(fromHex(operator.operatorKey)))
   }
   if (config.roles.includes('gateway')) {
     const g = config.gateway ?? { listen: '127.0.0.1:8080', cacheBytes: defaultGatewayCacheBytes }
-    const network = new NetworkBlocks({ ledger, host: p2p, faults })
+    // The gateway reaches providers only through the same client the SDK and the CLI use.
+    const client = new KeynetClient({ directory: new LedgerDirectory(ledger), host: p2p, faults })
     const cache = await EdgeCache.open({ dir: join(dataDir, 'edge-cache'), capacityBytes: g.cacheBytes })
-    const gateway = new GatewayServer({ resolver: new LedgerResolver(ledger), blocks: cachedGetter(cache, network.get), cache, log: config.log })
+    const gateway = new GatewayServer({ resolver: client, blocks: client.blocks, cache, log: config.log })
     const [gHost, gPort] = splitHostPort(g.listen, '--http')
+    metrics.attach({ gatewayStatus: () => gateway.status() })
     info.http = await gateway.listen(gHost, gPort)
     parts.push({ stop: async () => { await gateway.close() } })
   }
@@ -152,6 +182,7 @@ export async function startNode (config: NodeConfig): Promise<RunningNode> {
       if (stopped) return
       stopped = true
       for (const part of parts.reverse()) await part.stop()
+      metrics.close()
       ledger.stop()
       await api.close()
       await p2p.stop()

@@ -11,6 +11,7 @@ import { endorseProvider } from '../../src/core/ledger/providers.ts'
 import { encodeSignedTx, signTx, txId } from '../../src/core/ledger/tx.ts'
 import type { TxBody } from '../../src/core/ledger/types.ts'
 import { ApiClient } from '../../src/edges/api/client.ts'
+import { connect } from '../../src/sdk/index.ts'
 import type { PinView, StatusView } from '../../src/edges/api/types.ts'
 import { createP2PHost, type P2PHost } from '../../src/services/p2p/index.ts'
 import { decodeGetRequest, encodeGetResponse, getProtocol } from '../../src/services/storage/block-messages.ts'
@@ -95,6 +96,34 @@ describe('content on storage providers: publish, fetch, failover, repair, gatewa
     let blocks = 0
     for await (const _ of reader.blocks()) blocks++
     assert.ok(blocks >= 8, `a CAR of the site holds its ${blocks} blocks`)
+  })
+
+  it('the SDK reaches the same content with one fetch call: files, ranges, folders, and clear errors', async () => {
+    const net = await connect({ api: api.base })
+    try {
+      const pdf = await net.fetch('key://site.key/docs/guide.pdf')
+      assert.equal(pdf.status, 200)
+      assert.equal(pdf.headers.get('content-type'), 'application/pdf')
+      assert.deepEqual(Buffer.from(await pdf.arrayBuffer()), readFileSync(join(site, 'docs/guide.pdf')))
+      const part = await net.fetch('key://site.key/docs/guide.pdf', { headers: { range: 'bytes=0-7' } })
+      assert.equal(part.status, 206)
+      assert.equal(await part.text(), '%PDF-1.4')
+      const index = await net.fetch('key://site.key/')
+      assert.equal(await index.text(), readFileSync(join(site, 'index.html'), 'utf8'))
+      const root = (await net.resolve('site.key')).cid.toString()
+      assert.equal((await net.fetch(`key://${root}/assets/app.js`)).status, 200)
+      const missing = await net.fetch('key://site.key/no/such/file')
+      assert.equal(missing.status, 404)
+      const unknown = await net.fetch('key://never-registered.key/')
+      assert.equal(unknown.status, 404)
+      assert.equal(((await unknown.json()) as { error: { name: string } }).error.name, 'NameNotFoundError')
+      assert.equal((await net.fetch('key://site.key/', { method: 'DELETE' })).status, 405)
+    } finally {
+      await net.close()
+    }
+    const cli = await keynet(home, ['fetch', 'key://site.key/assets/style.css'])
+    assert.equal(cli.code, 0, cli.stderr)
+    assert.equal(cli.stdout, readFileSync(join(site, 'assets/style.css'), 'utf8'))
   })
 
   let blob: { cid: string, sha256: string, holders: string[], file: string }

@@ -80,7 +80,7 @@ describe('GatewayServer', { timeout: 30_000 }, () => {
     root = (await importTree(files, sink)).cid
     otherRoot = (await importTree([{ path: 'secret.txt', content: () => utf8.encode('not part of mysite') }], sink)).cid
     cache = await EdgeCache.open({ dir: cacheDir, capacityBytes: 3 * 1024 * 1024 })
-    gateway = new GatewayServer({ resolver, blocks: mapGetter, cache, log: () => {} })
+    gateway = new GatewayServer({ resolver, blocks: () => mapGetter, cache, log: () => {} })
     base = await gateway.listen('127.0.0.1', 0)
   })
 
@@ -330,7 +330,7 @@ describe('GatewayServer with failing upstreams', { timeout: 30_000 }, () => {
   let leafCids: Set<string>
   const servers: GatewayServer[] = []
   const start = async (blocksGetter: BlockGetter, stallTimeoutMs?: number): Promise<string> => {
-    const g = new GatewayServer({ resolver: { resolve: async () => ({ cid: root, version: 1 }) }, blocks: blocksGetter, stallTimeoutMs })
+    const g = new GatewayServer({ resolver: { resolve: async () => ({ cid: root, version: 1 }) }, blocks: () => blocksGetter, stallTimeoutMs })
     servers.push(g)
     return await g.listen('127.0.0.1', 0)
   }

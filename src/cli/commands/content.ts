@@ -5,16 +5,16 @@ import { pipeline } from 'node:stream/promises'
 import { Readable } from 'node:stream'
 import { toHex } from '../../foundations/bytes.ts'
 import { addressOf } from '../../foundations/crypto.ts'
-import { MalformedMessageError, NotFoundError } from '../../foundations/errors.ts'
+import { MalformedMessageError } from '../../foundations/errors.ts'
 import { formatBytes } from '../../foundations/units.ts'
 import { parseCid, type BlockGetter, type CID } from '../../core/content/cid.ts'
 import { readFile, resolvePath, walkDag, type Entry } from '../../core/content/exporter.ts'
 import { writeCar } from '../../core/content/car.ts'
-import { verifyNameProof } from '../../core/light-client/verify-name.ts'
 import { canonicalName } from '../../core/names/grammar.ts'
 import { FaultLog } from '../../services/content/fault-log.ts'
 import { scanLocal } from '../../services/content/import-fs.ts'
-import { ContentClient } from '../../sdk/content-client.ts'
+import { ApiDirectory } from '../../sdk/api-directory.ts'
+import { KeynetClient } from '../../sdk/keynet-client.ts'
 import { CliContext, type GlobalOptions } from '../context.ts'
 import { ProgressBar } from '../progress.ts'
 import { positive } from './name.ts'
@@ -71,6 +71,38 @@ export function contentCommands (program: Command, globals: () => GlobalOptions)
       })
     })
 
+  program.command('fetch <url>')
+    .description('fetch any key:// URL through the SDK client (content today; services and data as they land); body to stdout')
+    .option('-X, --method <method>', 'HTTP method', 'GET')
+    .option('-H, --header <name: value>', 'request header (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('-d, --data <text>', 'request body')
+    .option('-o, --output <file>', 'write the body here instead of stdout')
+    .option('-i, --include', 'print the status line and headers first')
+    .addHelpText('after', '\nExamples:\n  keynet fetch key://mysite.key/index.html\n  keynet fetch key://mysite.key/docs/guide.pdf -H "Range: bytes=0-99" -i')
+    .action(async (url: string, o: { method: string, header?: string[], data?: string, output?: string, include?: boolean }) => {
+      const ctx = new CliContext(globals())
+      const client = await openClient(ctx)
+      try {
+        const headers = new Headers()
+        for (const h of o.header ?? []) {
+          const i = h.indexOf(':')
+          if (i <= 0) throw new MalformedMessageError(`header "${h}" must look like "Name: value"`)
+          headers.append(h.slice(0, i).trim(), h.slice(i + 1).trim())
+        }
+        const res = await client.fetch(url, { method: o.method, headers, ...(o.data === undefined ? {} : { body: o.data }) })
+        if (o.include === true) {
+          process.stdout.write(`${res.status} ${res.statusText}\n`)
+          for (const [k, v] of res.headers) process.stdout.write(`${k}: ${v}\n`)
+          process.stdout.write('\n')
+        }
+        const sink = o.output === undefined ? process.stdout : createWriteStream(o.output)
+        if (res.body !== null) await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), sink, { end: o.output !== undefined })
+        if (res.status >= 400) process.exitCode = 1
+      } finally {
+        await client.close()
+      }
+    })
+
   program.command('export <target>')
     .description('write a CID or name (with optional /path) as a CAR file readable by standard IPFS tools')
     .requiredOption('-o, --output <file>', 'the .car file to write')
@@ -100,7 +132,7 @@ async function upload (ctx: CliContext, path: string, o: { replicas: number, reg
     const [view, { key }] = await Promise.all([ctx.api().name(o.name), ctx.signer()])
     if (view.owner !== toHex(addressOf(key.publicKey))) throw new MalformedMessageError(`${o.name} is owned by ${view.owner}, not by the signing identity; pass --from <identity> or register a name you own`)
   }
-  const client = await ContentClient.open({ api: ctx.api(), faults: new FaultLog(join(ctx.home, 'faults.jsonl')) })
+  const client = await openClient(ctx)
   try {
     const bar = new ProgressBar(`publish ${basename(resolve(path))}`, source.totalBytes, { enabled: ctx.opts.json !== true })
     const started = performance.now()
@@ -129,6 +161,17 @@ async function upload (ctx: CliContext, path: string, o: { replicas: number, reg
   }
 }
 
+/** The SDK client over the CLI's node API, trusting the same validator set as `--verify`; `signer` for writes. */
+export async function openClient (ctx: CliContext, opts: { signer?: boolean } = {}): Promise<KeynetClient> {
+  const api = ctx.api()
+  const signer = opts.signer === true ? (await ctx.signer()).key : undefined
+  return await KeynetClient.withOwnHost({
+    directory: new ApiDirectory(api, await ctx.trustedGenesis(api)),
+    faults: new FaultLog(join(ctx.home, 'faults.jsonl')),
+    ...(signer === undefined ? {} : { signer })
+  })
+}
+
 interface Resolved { entry: Entry, get: BlockGetter, label: string, client: { fetcherStats: () => Array<{ peerId: string, blocks: number, bytes: number }> } }
 
 /** Resolves `name.key/path`, `key://name.key/path` or `<cid>/path`, the name through a verified proof. */
@@ -137,20 +180,9 @@ async function withContent (ctx: CliContext, target: string, use: (r: Resolved) 
   const slash = stripped.indexOf('/')
   const head = slash < 0 ? stripped : stripped.slice(0, slash)
   const path = slash < 0 ? '' : stripped.slice(slash + 1)
-  let root: CID
-  if (head.toLowerCase().endsWith('.key')) {
-    const api = ctx.api()
-    const verified = verifyNameProof(await ctx.trustedGenesis(api), await api.nameProof(head), head)
-    if (verified.entry === undefined) throw new NotFoundError(`${verified.name} is not registered`)
-    if (verified.status === 'expired') throw new NotFoundError(`${verified.name} has expired`)
-    const content = verified.entry.records.content
-    if (content === undefined) throw new NotFoundError(`${verified.name} has no content record: publish with \`keynet publish <dir> --name ${verified.name}\``)
-    root = parseCid(content.cid)
-  } else {
-    root = parseCid(head)
-  }
-  const client = await ContentClient.open({ api: ctx.api(), faults: new FaultLog(join(ctx.home, 'faults.jsonl')) })
+  const client = await openClient(ctx)
   try {
+    const root = head.toLowerCase().endsWith('.key') ? (await client.resolve(head)).cid : parseCid(head)
     const { get, fetcher } = await client.blocksFor(root)
     const entry = await resolvePath(root, decodeURIComponent(path), get)
     await use({ entry, get, label: target, client: { fetcherStats: () => fetcher.stats() } })

@@ -10,7 +10,7 @@ import { maxPinHolders, maxProviderAddrChars, maxProviderAddrs } from '../../fou
 import * as shape from '../../foundations/shape.ts'
 import { stateKey } from './state-keys.ts'
 import type { StateView } from './state.ts'
-import type { ChainParams, PinEntry, ProviderEntry } from './types.ts'
+import { providerKinds, type ChainParams, type PinEntry, type ProviderEntry, type ProviderKind } from './types.ts'
 
 const endorsementDomain = 'keynet-provider-endorsement-v1'
 
@@ -58,6 +58,18 @@ export function checkAddrs (v: unknown): string[] {
     if (!addr.startsWith('/')) throw new MalformedMessageError(`addrs[${i}] must be a multiaddr such as /ip4/1.2.3.4/tcp/7701`)
     return addr
   })
+}
+
+export function checkKinds (v: unknown): ProviderKind[] {
+  const kinds = shape.list(v, 'kinds', providerKinds.length).map(k => shape.str(k, 'kinds[]', 16))
+  for (const k of kinds) if (!(providerKinds as readonly string[]).includes(k)) throw new MalformedMessageError(`kind "${k}" is not one of ${providerKinds.join(', ')}`)
+  if (kinds.length === 0 || new Set(kinds).size !== kinds.length) throw new MalformedMessageError('kinds must list distinct kinds, at least one')
+  return kinds as ProviderKind[]
+}
+
+/** What the provider offers (storage for entries registered before kinds existed). */
+export function kindsOf (p: ProviderEntry): ProviderKind[] {
+  return p.kinds ?? ['storage']
 }
 
 export function checkCidString (v: unknown, field: string): string {

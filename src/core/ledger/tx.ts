@@ -5,7 +5,7 @@ import { InvalidSignatureError, MalformedMessageError, PayloadTooLargeError } fr
 import { sha256 } from '../../foundations/hash.ts'
 import { maxPinHolders, maxTxBytes } from '../../foundations/limits.ts'
 import * as shape from '../../foundations/shape.ts'
-import { checkAddrs, checkCidString, checkHolders, checkRegion } from './providers.ts'
+import { checkAddrs, checkCidString, checkHolders, checkKinds, checkRegion } from './providers.ts'
 import { checkRecordsShape } from './records.ts'
 import type { SignedTx, Tx, TxBody } from './types.ts'
 
@@ -106,9 +106,9 @@ function checkBody (v: unknown): TxBody {
     case 'name-renew':
       shape.onlyKeys(b, 'name-renew', ['type', 'name', 'terms'])
       return { type, name: name(), terms: shape.uint(b.terms, 'terms') }
-    case 'provider-register':
-      shape.onlyKeys(b, 'provider-register', ['type', 'operatorKey', 'endorsement', 'region', 'capacityBytes', 'addrs'])
-      return {
+    case 'provider-register': {
+      shape.onlyKeys(b, 'provider-register', ['type', 'operatorKey', 'endorsement', 'region', 'capacityBytes', 'addrs', 'kinds'])
+      const body: TxBody = {
         type,
         operatorKey: shape.bytes(b.operatorKey, 'operatorKey', 32),
         endorsement: shape.bytes(b.endorsement, 'endorsement', 64),
@@ -116,6 +116,9 @@ function checkBody (v: unknown): TxBody {
         capacityBytes: shape.uint(b.capacityBytes, 'capacityBytes'),
         addrs: checkAddrs(b.addrs)
       }
+      if (b.kinds !== undefined) body.kinds = checkKinds(b.kinds)
+      return body
+    }
     case 'provider-heartbeat': {
       shape.onlyKeys(b, 'provider-heartbeat', ['type', 'addrs'])
       const addrs = shape.optional(b.addrs, checkAddrs)

@@ -40,6 +40,8 @@ export interface NameEntry {
 export interface ProviderEntry {
   /** ed25519 public key of the node (its libp2p identity derives from it). */
   node: Uint8Array
+  /** What it provides; entries from before kinds existed provide storage. */
+  kinds?: ProviderKind[]
   operator: Uint8Array
   region: string
   capacityBytes: number
@@ -49,6 +51,11 @@ export interface ProviderEntry {
   /** Ledger time of the node's last registration or heartbeat. */
   lastSeen: number
 }
+
+/** The resources a provider node offers. */
+export type ProviderKind = 'storage' | 'service'
+
+export const providerKinds: readonly ProviderKind[] = ['storage', 'service']
 
 /** Where one DAG must be held: its holders (provider node addresses) and the policy they keep. */
 export interface PinEntry {
@@ -77,7 +84,7 @@ export type TxBody =
   | { type: 'name-update', name: string, records: NameRecords, ifVersion?: number }
   | { type: 'name-transfer', name: string, to: Uint8Array }
   | { type: 'name-renew', name: string, terms: number }
-  | { type: 'provider-register', operatorKey: Uint8Array, endorsement: Uint8Array, region: string, capacityBytes: number, addrs: string[] }
+  | { type: 'provider-register', operatorKey: Uint8Array, endorsement: Uint8Array, region: string, capacityBytes: number, addrs: string[], kinds?: ProviderKind[] }
   | { type: 'provider-heartbeat', addrs?: string[] }
   | { type: 'content-pin', cid: string, replicas: number, regions: number, holders: Uint8Array[], name?: string }
   | { type: 'content-unpin', cid: string }

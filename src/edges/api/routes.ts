@@ -7,7 +7,7 @@ import { encodeProof } from '../../core/auth-map/index.ts'
 import { decodeBlock } from '../../core/ledger/block.ts'
 import { effectiveExpiry, nameStatus } from '../../core/ledger/names.ts'
 import { stateKey } from '../../core/ledger/state-keys.ts'
-import { getPin, getProvider, isProviderLive, providerIndex } from '../../core/ledger/providers.ts'
+import { getPin, getProvider, isProviderLive, kindsOf, providerIndex } from '../../core/ledger/providers.ts'
 import { peerIdOfPublicKey } from '../../services/p2p/index.ts'
 import { txId } from '../../core/ledger/tx.ts'
 import { parseName } from '../../core/names/grammar.ts'
@@ -97,6 +97,7 @@ export function providerViews (ledger: LedgerNode): ProviderView[] {
       address: toHex(address),
       peerId: peerIdOfPublicKey(p.node),
       publicKey: toHex(p.node),
+      kinds: kindsOf(p),
       operator: toHex(p.operator),
       region: p.region,
       capacityBytes: p.capacityBytes,

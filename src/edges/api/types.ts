@@ -91,6 +91,8 @@ export interface ProviderView {
   /** libp2p peer id of the node. */
   peerId: string
   publicKey: string
+  /** What it offers: `storage`, `service`. */
+  kinds: string[]
   operator: string
   region: string
   capacityBytes: number

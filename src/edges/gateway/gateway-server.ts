@@ -33,8 +33,8 @@ export interface NameResolver {
 export interface GatewayServerInit {
   /** Names to root CIDs. */
   resolver: NameResolver
-  /** Verified blocks by CID (from storage providers). */
-  blocks: BlockGetter
+  /** Verified blocks of the content under a root (from the root's holders). */
+  blocks: (root: CID) => BlockGetter
   /** When given, blocks are served from and stored in it, and `/status` reports it. */
   cache?: EdgeCache
   /** Receives one line per unexpected failure. */
@@ -68,7 +68,7 @@ const allowedMethods = 'GET, HEAD'
 export class GatewayServer {
   private readonly server: Server
   private readonly resolver: NameResolver
-  private readonly get: BlockGetter
+  private readonly get: (root: CID) => BlockGetter
   private readonly cache: EdgeCache | undefined
   private readonly log: (line: string) => void
   private readonly stallTimeoutMs: number
@@ -81,7 +81,8 @@ export class GatewayServer {
   constructor (init: GatewayServerInit) {
     this.resolver = init.resolver
     this.cache = init.cache
-    this.get = init.cache === undefined ? init.blocks : cachedGetter(init.cache, init.blocks)
+    const cache = init.cache
+    this.get = cache === undefined ? init.blocks : root => cachedGetter(cache, init.blocks(root))
     this.log = init.log ?? (() => {})
     this.stallTimeoutMs = init.stallTimeoutMs ?? stallTimeoutMs
     this.server = createServer({
@@ -176,7 +177,7 @@ export class GatewayServer {
       root = route.cid
       cacheControl = `public, max-age=${immutableMaxAgeSeconds}, immutable`
     }
-    await serveContent(res, { head, headers: req.headers, route, query, root, cacheControl }, { get: this.get, signal, watchdog })
+    await serveContent(res, { head, headers: req.headers, route, query, root, cacheControl }, { get: this.get(root), signal, watchdog })
   }
 
   /** Answers an error with its status, or cuts the connection when the body had begun. */

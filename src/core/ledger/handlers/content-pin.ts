@@ -1,7 +1,7 @@
 import { equalBytes, toHex } from '../../../foundations/bytes.ts'
 import { InvalidTransactionError, NotFoundError, NotOwnerError } from '../../../foundations/errors.ts'
 import { controlledName } from '../names.ts'
-import { getPin, getProvider } from '../providers.ts'
+import { getPin, getProvider, kindsOf } from '../providers.ts'
 import { checkRecordsSize } from '../records.ts'
 import { stateKey } from '../state-keys.ts'
 import type { TxHandler } from './context.ts'
@@ -18,7 +18,9 @@ export const contentPin: TxHandler<'content-pin'> = (ctx, body) => {
   }
   if (body.holders.length < body.replicas) throw new InvalidTransactionError(`${body.holders.length} holders cannot keep ${body.replicas} replicas`)
   for (const h of body.holders) {
-    if (getProvider(ctx.state, h) === undefined) throw new NotFoundError(`holder ${toHex(h)} is not a registered provider`)
+    const provider = getProvider(ctx.state, h)
+    if (provider === undefined) throw new NotFoundError(`holder ${toHex(h)} is not a registered provider`)
+    if (!kindsOf(provider).includes('storage')) throw new InvalidTransactionError(`holder ${toHex(h)} does not offer storage`)
   }
   if (body.name !== undefined) {
     const { entry } = controlledName(ctx.state, body.name, ctx.sender, ctx.time, ctx.params)

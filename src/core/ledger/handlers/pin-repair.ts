@@ -1,6 +1,6 @@
 import { equalBytes, toHex } from '../../../foundations/bytes.ts'
 import { InvalidTransactionError, NotFoundError } from '../../../foundations/errors.ts'
-import { getPin, getProvider, isProviderLive } from '../providers.ts'
+import { getPin, getProvider, isProviderLive, kindsOf } from '../providers.ts'
 import { stateKey } from '../state-keys.ts'
 import type { TxHandler } from './context.ts'
 
@@ -22,6 +22,7 @@ export const pinRepair: TxHandler<'pin-repair'> = (ctx, body) => {
   }
   const replacement = getProvider(ctx.state, body.replacement)
   if (replacement === undefined) throw new NotFoundError(`replacement ${toHex(body.replacement)} is not a registered provider`)
+  if (!kindsOf(replacement).includes('storage')) throw new InvalidTransactionError(`replacement ${toHex(body.replacement)} does not offer storage`)
   if (!isProviderLive(replacement, ctx.time, ctx.params)) throw new InvalidTransactionError(`replacement ${toHex(body.replacement)} is not live`)
   ctx.state.setEntry(stateKey.pin(body.cid), {
     ...pin,

@@ -22,6 +22,7 @@ export const providerRegister: TxHandler<'provider-register'> = (ctx, body) => {
   }
   ctx.state.setEntry(stateKey.provider(ctx.sender), {
     node: ctx.senderKey,
+    kinds: body.kinds ?? ['storage'],
     operator: addressOf(body.operatorKey),
     region: body.region,
     capacityBytes: body.capacityBytes,

@@ -1,38 +1,32 @@
 /**
- * What a storage provider does besides answering block requests: it registers itself on the
- * ledger and sends heartbeats, watches committed blocks for pins that name it (a new publish or
- * a repair) and pulls those DAGs from the other holders, drops pins it no longer holds, and
- * repairs pins whose other holders have gone silent.
+ * What a storage provider does besides answering block requests: it watches committed blocks
+ * for pins that name it (a new publish or a repair) and pulls those DAGs from the other holders,
+ * drops pins it no longer holds, and repairs pins whose other holders have gone silent.
  *
  * Repair is decided by the ledger: every holder notices a silent holder, but only the first
  * live holder by address submits the repair, and the ledger accepts only the first repair of a
  * gone holder anyway, so the replacement is chosen once.
  */
 import { equalBytes, fromHex, toHex, utf8 } from '../../foundations/bytes.ts'
-import { addressOf, type KeyPair } from '../../foundations/crypto.ts'
-import { getPin, getProvider, isProviderLive, providerIndex } from '../../core/ledger/providers.ts'
+import { getPin, getProvider, isProviderLive, kindsOf, providerIndex } from '../../core/ledger/providers.ts'
 import type { PinEntry, ProviderEntry } from '../../core/ledger/types.ts'
 import { chooseHolders, type Candidate } from '../../core/placement/choose-holders.ts'
 import { parseCid, type CID } from '../../core/content/cid.ts'
 import { walkDag } from '../../core/content/exporter.ts'
 import type { CommittedBlock, LedgerNode } from '../ledger/ledger-node.ts'
-import { NodeWallet } from '../ledger/node-wallet.ts'
+import type { ProviderRegistration } from './provider-registration.ts'
 import type { P2PHost } from '../p2p/index.ts'
 import { peerIdOfPublicKey } from '../p2p/index.ts'
 import { BlockFetcher } from '../content/block-fetcher.ts'
 import type { FaultLog } from '../content/fault-log.ts'
 import type { BlockStore } from '../storage/block-store.ts'
 
-export interface ProviderAgentInit {
+export interface ReplicatorInit {
   ledger: LedgerNode
   host: P2PHost
   store: BlockStore
-  key: KeyPair
-  region: string
-  capacityBytes: number
-  /** The operator's public key and its signature over this node (`keynet provider endorse`). */
-  operatorKey: Uint8Array
-  endorsement: Uint8Array
+  /** The node's provider entry; repairs are sent from its key. */
+  registration: ProviderRegistration
   faults?: FaultLog
   log: (line: string) => void
   /** How often to look for silent holders (default 2 s). */
@@ -43,18 +37,9 @@ export interface ProviderAgentInit {
 const maxConcurrentPulls = 4
 /** A repair submitted is not submitted again for this long (it commits within a second or two). */
 const repairRetryMs = 15_000
-/** How often an unregistered node checks whether it can register. */
-const registrationRetryMs = 500
-/** A registration not committed after this long is sent again. */
-const registrationPatienceMs = 10_000
-/** Heartbeats go out this many times per provider timeout. */
-const heartbeatsPerTimeout = 4
-/** Heartbeats at least this often, whatever the timeout. */
-const maxHeartbeatMs = 60_000
 
-export class ProviderAgent {
-  private readonly init: ProviderAgentInit
-  private readonly wallet: NodeWallet
+export class Replicator {
+  private readonly init: ReplicatorInit
   private readonly address: Uint8Array
   private readonly pulling = new Map<string, Promise<void>>()
   private readonly waiting: string[] = []
@@ -63,24 +48,13 @@ export class ProviderAgent {
   private stopped = false
   private readonly onCommit = (c: CommittedBlock): void => { this.committed(c) }
 
-  constructor (init: ProviderAgentInit) {
+  constructor (init: ReplicatorInit) {
     this.init = init
-    this.wallet = new NodeWallet(init.ledger, init.key)
-    this.address = this.wallet.address
+    this.address = init.registration.address
   }
 
   start (): void {
-    const { ledger } = this.init
-    const params = ledger.chain.genesis.params
-    ledger.on('commit', this.onCommit)
-    // Register as soon as transactions reach the network, and again until it is on the ledger.
-    const registration = setInterval(() => {
-      if (getProvider(ledger.view(), this.address) !== undefined) { clearInterval(registration); return }
-      if (ledger.canGossipTxs && !this.registrationPending()) this.register()
-    }, registrationRetryMs)
-    this.timers.push(registration)
-    const heartbeatMs = Math.min(maxHeartbeatMs, Math.floor(params.providerTimeoutMs / heartbeatsPerTimeout))
-    this.timers.push(setInterval(() => { this.heartbeat() }, heartbeatMs))
+    this.init.ledger.on('commit', this.onCommit)
     this.timers.push(setInterval(() => { this.checkRepairs() }, this.init.repairCheckMs ?? 2000))
     // Pins assigned while this node was down: resume them from the ledger's current state.
     for (const root of this.init.store.pinned()) this.reconcile(root.toString())
@@ -96,42 +70,6 @@ export class ProviderAgent {
   /** Roots being pulled or queued. */
   get pending (): number {
     return this.pulling.size + this.waiting.length
-  }
-
-  private registeredAt = 0
-
-  /** A registration went out recently enough that it may still be on its way. */
-  private registrationPending (): boolean {
-    return Date.now() - this.registeredAt < registrationPatienceMs
-  }
-
-  private register (): void {
-    this.registeredAt = Date.now()
-    const { region, capacityBytes, operatorKey, endorsement } = this.init
-    const existing = getProvider(this.init.ledger.view(), this.address)
-    const addrs = this.init.host.multiaddrs().map(stripPeer)
-    if (existing !== undefined && existing.region === region && existing.capacityBytes === capacityBytes &&
-        equalBytes(existing.operator, addressOf(operatorKey)) && sameList(existing.addrs, addrs)) {
-      this.heartbeat()
-      return
-    }
-    this.send({ type: 'provider-register', operatorKey, endorsement, region, capacityBytes, addrs }, 'registration')
-  }
-
-  private heartbeat (): void {
-    if (!this.init.ledger.canGossipTxs) return
-    if (getProvider(this.init.ledger.view(), this.address) === undefined) return
-    this.send({ type: 'provider-heartbeat' }, 'heartbeat')
-  }
-
-  private send (body: Parameters<NodeWallet['send']>[0], what: string): void {
-    try {
-      this.wallet.send(body)
-    } catch (err) {
-      const e = err as Error
-      const hint = e.name === 'InsufficientFundsError' ? `: fund the node account ${toHex(this.address)} (keynet account send ${toHex(this.address)} 100000)` : ''
-      this.init.log(`provider ${what} not sent: ${e.name}: ${e.message}${hint}`)
-    }
   }
 
   private committed (c: CommittedBlock): void {
@@ -227,7 +165,7 @@ export class ProviderAgent {
       if (liveHolders[0] !== toHex(this.address)) continue
       const candidates = providerIndex(view).flatMap(a => {
         const p = getProvider(view, a)
-        return live(p) ? [candidateOf(a, p!)] : []
+        return live(p) && kindsOf(p!).includes('storage') ? [candidateOf(a, p!)] : []
       })
       const current = pin.holders.filter(h => live(getProvider(view, h))).map(h => candidateOf(h, getProvider(view, h)!))
       const exclude = new Set(pin.holders.map(toHex))
@@ -241,7 +179,7 @@ export class ProviderAgent {
         this.repairsSent.set(key, Date.now())
         if (this.repairsSent.size > 10_000) this.repairsSent.clear()
         this.init.log(`repair ${cidText}: holder ${toHex(g).slice(0, 12)}… silent; replacing it with ${replacement.id.slice(0, 12)}… (${replacement.region}, operator ${replacement.operator.slice(0, 8)}…)`)
-        this.send({ type: 'pin-repair', cid: cidText, gone: g, replacement: fromHex(replacement.id) }, 'repair')
+        this.init.registration.send({ type: 'pin-repair', cid: cidText, gone: g, replacement: fromHex(replacement.id) }, 'repair')
       }
     }
   }
@@ -251,11 +189,3 @@ function candidateOf (address: Uint8Array, p: ProviderEntry): Candidate {
   return { id: toHex(address), operator: toHex(p.operator), region: p.region }
 }
 
-function stripPeer (addr: string): string {
-  const i = addr.indexOf('/p2p/')
-  return i < 0 ? addr : addr.slice(0, i)
-}
-
-function sameList (a: string[], b: string[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i])
-}

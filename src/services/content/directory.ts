@@ -1,0 +1,87 @@
+/**
+ * Where a client learns what it may not take on trust from a provider: what a name points at
+ * (verified), which providers exist and are live, and who holds a pinned DAG. A node reads its
+ * own ledger (`LedgerDirectory`, verified block by block as it committed them); a remote client
+ * asks a node's API and checks name answers against the validators' signatures
+ * (`ApiDirectory` in the SDK).
+ */
+import { toHex } from '../../foundations/bytes.ts'
+import { NameExpiredError, NameNotFoundError } from '../../foundations/errors.ts'
+import { effectiveExpiry, nameStatus } from '../../core/ledger/names.ts'
+import { getPin, getProvider, isProviderLive, kindsOf, providerIndex } from '../../core/ledger/providers.ts'
+import type { NameRecords } from '../../core/ledger/types.ts'
+import { parseName } from '../../core/names/grammar.ts'
+import type { LedgerNode } from '../ledger/ledger-node.ts'
+import { peerIdOfPublicKey } from '../p2p/index.ts'
+
+/** A name as a verified answer: its owner, record version and records. */
+export interface ResolvedName {
+  name: string
+  /** Owner address, hex. */
+  owner: string
+  version: number
+  records: NameRecords
+}
+
+/** A live provider: how to reach it and where it stands. */
+export interface ProviderInfo {
+  /** Address of the node key (hex): pins and records name providers by it. */
+  address: string
+  peerId: string
+  publicKey: string
+  kinds: string[]
+  operator: string
+  region: string
+  addrs: string[]
+}
+
+/** Where a pinned DAG is held. */
+export interface PinInfo { cid: string, holders: string[], replicas: number }
+
+export interface Directory {
+  /** Throws `NameNotFoundError` / `NameExpiredError` for names that do not resolve. */
+  resolveName: (name: string, signal?: AbortSignal) => Promise<ResolvedName>
+  /** Live providers of every kind. */
+  providers: (signal?: AbortSignal) => Promise<ProviderInfo[]>
+  /** The pin of a root CID, or undefined when it is not pinned. */
+  pin: (cid: string, signal?: AbortSignal) => Promise<PinInfo | undefined>
+}
+
+/** Multiaddrs with the peer id appended, ready to dial. */
+export function dialAddrs (p: ProviderInfo): string[] {
+  return p.addrs.map(a => `${a}/p2p/${p.peerId}`)
+}
+
+/** The directory of a node that follows the chain itself. */
+export class LedgerDirectory implements Directory {
+  private readonly ledger: LedgerNode
+
+  constructor (ledger: LedgerNode) {
+    this.ledger = ledger
+  }
+
+  async resolveName (input: string): Promise<ResolvedName> {
+    const parsed = parseName(input)
+    const view = this.ledger.view()
+    const entry = view.name(parsed.name)
+    if (entry === undefined) throw new NameNotFoundError(`${parsed.name} is not registered`)
+    const status = nameStatus(effectiveExpiry(view, parsed, entry), this.ledger.chain.time, this.ledger.chain.genesis.params)
+    if (status === 'expired') throw new NameExpiredError(`${parsed.name} has expired`)
+    return { name: parsed.name, owner: toHex(entry.owner), version: entry.version, records: entry.records }
+  }
+
+  async providers (): Promise<ProviderInfo[]> {
+    const view = this.ledger.view()
+    const { time, genesis } = this.ledger.chain
+    return providerIndex(view).flatMap(address => {
+      const p = getProvider(view, address)
+      if (p === undefined || !isProviderLive(p, time, genesis.params)) return []
+      return [{ address: toHex(address), peerId: peerIdOfPublicKey(p.node), publicKey: toHex(p.node), kinds: kindsOf(p), operator: toHex(p.operator), region: p.region, addrs: p.addrs }]
+    })
+  }
+
+  async pin (cid: string): Promise<PinInfo | undefined> {
+    const pin = getPin(this.ledger.view(), cid)
+    return pin === undefined ? undefined : { cid, holders: pin.holders.map(toHex), replicas: pin.replicas }
+  }
+}

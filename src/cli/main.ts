@@ -8,6 +8,7 @@ import { contentCommands } from './commands/content.ts'
 import { providerCommands } from './commands/provider.ts'
 import { topCommand } from './commands/top.ts'
 import { kvCommands } from './commands/kv.ts'
+import { serviceCommands } from './commands/service.ts'
 import { devnetCommands, nodeCommands } from './commands/node.ts'
 import type { GlobalOptions } from './context.ts'
 
@@ -33,6 +34,7 @@ contentCommands(program, globals)
 providerCommands(program, globals)
 topCommand(program, globals)
 kvCommands(program, globals)
+serviceCommands(program, globals)
 
 try {
   await program.parseAsync(process.argv)

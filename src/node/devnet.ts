@@ -101,7 +101,7 @@ export async function startDevnet (opts: DevnetOptions): Promise<{ file: DevnetF
   const storageCount = opts.storage ?? 6
   const plans: NodePlan[] = [
     ...Array.from({ length: opts.validators }, (_, i) => ({ name: `validator-${i}`, roles: ['validator'] })),
-    ...Array.from({ length: storageCount }, (_, i) => ({ name: `storage-${i}`, roles: ['storage'], region: devnetRegions[i % devnetRegions.length], operator: i % devnetOperators })),
+    ...Array.from({ length: storageCount }, (_, i) => ({ name: `storage-${i}`, roles: ['storage', 'service'], region: devnetRegions[i % devnetRegions.length], operator: i % devnetOperators })),
     ...(opts.gateway === false ? [] : [{ name: 'gateway-0', roles: ['gateway'] }])
   ].map(p => ({ ...p, dataDir: join(dir, p.name), key: loadOrCreateNodeKey(join(dir, p.name)) }))
   const validatorCount = opts.validators

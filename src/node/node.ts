@@ -9,23 +9,14 @@ import { ledgerRoutes } from '../edges/api/routes.ts'
 import { MetricsRegistry } from '../services/metrics/registry.ts'
 import { registerNodeMetrics } from '../services/metrics/node-metrics.ts'
 import { metricsRoute } from '../edges/api/metrics-route.ts'
-import type { StatusView, StorageStatus } from '../edges/api/types.ts'
+import type { StatusView } from '../edges/api/types.ts'
 import { createP2PHost, type P2PHost } from '../services/p2p/index.ts'
 import { LedgerNode } from '../services/ledger/ledger-node.ts'
 import { LedgerStore } from '../services/store/ledger-store.ts'
 import { loadOrCreateNodeKey } from './node-key.ts'
+import { startGateway, startRegistration, startService, startStorage, type RoleContext } from './roles.ts'
 import { addressOf } from '../foundations/crypto.ts'
-import { BlockStore } from '../services/storage/block-store.ts'
-import { serveBlocks } from '../services/storage/block-protocol.ts'
-import { ProviderRegistration } from '../services/replication/provider-registration.ts'
-import { Replicator } from '../services/replication/replicator.ts'
-import { KvAssignments } from '../services/replication/kv-assignments.ts'
-import { KvReplicator, KvStore, serveKv } from '../services/kv/index.ts'
 import { FaultLog } from '../services/content/fault-log.ts'
-import { LedgerDirectory } from '../services/content/directory.ts'
-import { KeynetClient } from '../sdk/keynet-client.ts'
-import { GatewayServer } from '../edges/gateway/gateway-server.ts'
-import { EdgeCache } from '../edges/gateway/edge-cache.ts'
 
 /** The gateway's edge cache when none is configured. */
 export const defaultGatewayCacheBytes = 512 * 1024 * 1024
@@ -42,15 +33,13 @@ export interface NodeConfig {
   api: string
   /** Genesis file; copied into the data folder on first start, read from there afterwards. */
   genesisFile?: string
-  /** With the storage role: where the node says it is and how much it stores. */
-  storage?: { region: string, capacityBytes: number }
+  /** With the storage or service role: where the node says it is and how much it stores. */
+  provider?: { region: string, capacityBytes: number }
   /** With the gateway role: the HTTP gateway's listen address `host:port`, and its cache size. */
   gateway?: { listen: string, cacheBytes: number }
   log: (line: string) => void
 }
 
-/** `<data>/operator.json`: the operator's endorsement of this node (`keynet provider endorse`). */
-export interface OperatorFile { operatorKey: string, endorsement: string, operator?: string }
 
 /** What a running node publishes about itself in `<data>/node.json`. */
 export interface NodeInfoFile {
@@ -76,7 +65,7 @@ export interface RunningNode {
   stop: () => Promise<void>
 }
 
-export const knownRoles = ['validator', 'storage', 'gateway'] as const
+export const knownRoles = ['validator', 'storage', 'service', 'gateway'] as const
 
 /** The composition root: builds a node's parts top to bottom and starts them. */
 export async function startNode (config: NodeConfig): Promise<RunningNode> {
@@ -123,53 +112,24 @@ export async function startNode (config: NodeConfig): Promise<RunningNode> {
   Object.defineProperty(extra, 'faults', { enumerable: true, get: () => totalFaults(faults) })
   const parts: Array<{ stop: () => Promise<void> | void }> = []
   const info: NodeInfoFile = { id: p2p.peerId, roles: config.roles, api: apiUrl, p2p: p2p.multiaddrs(), pid: process.pid, dataDir, publicKey: toHex(key.publicKey), address: toHex(addressOf(key.publicKey)) }
-  if (config.roles.includes('storage')) {
-    if (config.storage === undefined) throw new Error('the storage role needs --region and --capacity')
-    const operator = readOperatorFile(dataDir)
-    const blocks = await BlockStore.open({ dir: join(dataDir, 'blocks'), capacityBytes: config.storage.capacityBytes })
-    metrics.attach({ blockStore: blocks })
-    const stopServing = await serveBlocks(p2p, blocks, key)
-    const registration = new ProviderRegistration({
-      ledger, host: p2p, key, kinds: ['storage'], region: config.storage.region, capacityBytes: config.storage.capacityBytes,
-      operatorKey: fromHex(operator.operatorKey), endorsement: fromHex(operator.endorsement), log: config.log
-    })
-    const agent = new Replicator({ ledger, host: p2p, store: blocks, registration, faults, log: config.log })
-    const kvStore = KvStore.open({ path: join(dataDir, 'kv.db') })
-    const kvShards = new KvAssignments({ ledger, address: addressOf(key.publicKey), file: join(dataDir, 'kv-names.json') })
-    const stopKv = await serveKv(p2p, kvStore, { ownerOf: kvShards.ownerOf, shardsHeld: kvShards.shardsHeld })
-    const kvReplicator = new KvReplicator({ host: p2p, store: kvStore, ownerOf: kvShards.ownerOf, heldShards: kvShards.heldShards, replicasOf: kvShards.replicasOf, log: config.log })
-    registration.start()
-    agent.start()
-    kvShards.start()
-    kvReplicator.start()
-    Object.defineProperty(extra, 'storage', {
-      enumerable: true,
-      get: (): StorageStatus => ({ address: info.address, region: config.storage!.region, ...blocks.usage(), pinned: blocks.pinned().map(c => c.toString()), pulling: agent.pending })
-    })
-    parts.push({
-      stop: async () => {
-        kvReplicator.stop()
-        kvShards.stop()
-        agent.stop()
-        registration.stop()
-        await stopKv()
-        await stopServing()
-        kvStore.close()
-      }
-    })
-    info.region = config.storage.region
-    info.operator = toHex(addressOf(fromHex(operator.operatorKey)))
+  const ctx: RoleContext = { dataDir, ledger, p2p, key, faults, metrics, status: extra, log: config.log }
+  const kinds = (['storage', 'service'] as const).filter(k => config.roles.includes(k))
+  if (kinds.length > 0) {
+    const region = config.provider?.region
+    if (region === undefined) throw new Error(`the ${kinds.join(' and ')} role needs --region`)
+    const capacityBytes = config.provider?.capacityBytes ?? 0
+    const { registration, operator } = startRegistration(ctx, { kinds: [...kinds], region, capacityBytes })
+    parts.push({ stop: () => { registration.stop() } })
+    if (kinds.includes('storage')) parts.push(await startStorage(ctx, registration, { region, capacityBytes }))
+    if (kinds.includes('service')) parts.push(await startService(ctx))
+    info.region = region
+    info.operator = operator
   }
   if (config.roles.includes('gateway')) {
     const g = config.gateway ?? { listen: '127.0.0.1:8080', cacheBytes: defaultGatewayCacheBytes }
-    // The gateway reaches providers only through the same client the SDK and the CLI use.
-    const client = new KeynetClient({ directory: new LedgerDirectory(ledger), host: p2p, faults })
-    const cache = await EdgeCache.open({ dir: join(dataDir, 'edge-cache'), capacityBytes: g.cacheBytes })
-    const gateway = new GatewayServer({ resolver: client, blocks: client.blocks, cache, log: config.log })
-    const [gHost, gPort] = splitHostPort(g.listen, '--http')
-    metrics.attach({ gatewayStatus: () => gateway.status() })
-    info.http = await gateway.listen(gHost, gPort)
-    parts.push({ stop: async () => { await gateway.close() } })
+    const gateway = await startGateway(ctx, { listen: splitHostPort(g.listen, '--http'), cacheBytes: g.cacheBytes })
+    info.http = gateway.http
+    parts.push(gateway)
   }
   writeAtomically(join(dataDir, 'node.json'), JSON.stringify(info, null, 2))
   config.log(`node ${p2p.peerId} (${config.roles.join(',')}) api ${apiUrl} p2p ${info.p2p.join(' ')}`)
@@ -207,12 +167,6 @@ function totalFaults (log: FaultLog): { total: number, byKind: Record<string, nu
     for (const [kind, n] of Object.entries(counts.byKind)) out.byKind[kind] = (out.byKind[kind] ?? 0) + n
   }
   return out
-}
-
-function readOperatorFile (dataDir: string): OperatorFile {
-  const path = join(dataDir, 'operator.json')
-  if (!existsSync(path)) throw new Error(`a storage node needs its operator's endorsement in ${path}: run \`keynet provider endorse --node <node public key> > ${path}\` with the operator's identity (the node's public key is in ${join(dataDir, 'node-key.json')})`)
-  return JSON.parse(readFileSync(path, 'utf8')) as OperatorFile
 }
 
 function splitHostPort (s: string, option: string): [string, number] {

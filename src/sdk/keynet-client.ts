@@ -9,6 +9,9 @@ import { KeynetError, UnavailableError } from '../foundations/errors.ts'
 import { contentResponse } from './content-response.ts'
 import { parseKeyUrl } from './key-url.ts'
 import { kvRead, kvResponse, kvWrite } from './kv-access.ts'
+import { callService, serviceEndpointFor } from './service-access.ts'
+import { RoutingPools } from '../services/routing/index.ts'
+import { ServiceClient } from '../services/service/index.ts'
 import { NoContentError } from '../services/content/errors.ts'
 import { maxFetchProviders } from '../services/storage/constants.ts'
 import { parseCid, type Block, type BlockGetter, type CID } from '../core/content/cid.ts'
@@ -49,6 +52,10 @@ export interface KeynetClientInit {
   faults?: FaultLog
   /** Signs key-value writes: the name owner's key or a delegated one. */
   signer?: KeyPair
+  /** Routing pools (one per service endpoint); a node passes pools that report to its metrics. */
+  pools?: RoutingPools
+  /** The client's region: near providers are preferred. */
+  region?: string
   /** Stop the host on `close()` (a client that started its own). */
   ownsHost?: boolean
 }
@@ -64,6 +71,8 @@ export class KeynetClient {
   private readonly faults: FaultLog | undefined
   private readonly signer: KeyPair | undefined
   private readonly ownsHost: boolean
+  readonly pools: RoutingPools
+  private readonly services: ServiceClient
   private readonly fetchers = new Map<string, { at: number, fetcher: Promise<BlockFetcher> }>()
 
   constructor (init: KeynetClientInit) {
@@ -72,10 +81,12 @@ export class KeynetClient {
     this.faults = init.faults
     this.signer = init.signer
     this.ownsHost = init.ownsHost ?? false
+    this.pools = init.pools ?? new RoutingPools(init.region === undefined ? {} : { region: init.region })
+    this.services = new ServiceClient({ host: init.host })
   }
 
   /** Starts a client libp2p host (loopback-reachable, no peer exchange) for a process without a node. */
-  static async withOwnHost (init: { directory: Directory, faults?: FaultLog, signer?: KeyPair }): Promise<KeynetClient> {
+  static async withOwnHost (init: { directory: Directory, faults?: FaultLog, signer?: KeyPair, region?: string }): Promise<KeynetClient> {
     const host = await createP2PHost({ secretKey: generateKeyPair().secretKey, listen: ['/ip4/127.0.0.1/tcp/0'], peerExchange: false })
     await host.start()
     return new KeynetClient({ ...init, host, ownsHost: true })
@@ -110,6 +121,17 @@ export class KeynetClient {
     try {
       const url = parseKeyUrl(request?.url ?? (input as string | URL))
       const sig = signal ?? undefined
+      if (url.kind === 'name' && !url.path.startsWith('/kv/')) {
+        const name = await this.directory.resolveName(url.name, sig)
+        const endpoint = serviceEndpointFor(name.records, url.path)
+        if (endpoint !== undefined) {
+          return await callService(
+            { host: this.host, pools: this.pools, services: this.services, name, endpoint, providers: await this.directory.providers(sig) },
+            `key://${url.name}${url.path}${url.search}`,
+            { method, headers, body: init.body ?? request?.body, signal: sig }
+          )
+        }
+      }
       if (url.kind === 'name' && url.path.startsWith('/kv/')) {
         const key = decodeURIComponent(url.path.slice(4))
         const ctx = { host: this.host, name: await this.directory.resolveName(url.name, sig), providers: await this.liveProviders(sig), ...(sig === undefined ? {} : { signal: sig }) }
@@ -134,6 +156,15 @@ export class KeynetClient {
       if (signal?.aborted === true) throw err
       const status = err instanceof KeynetError ? err.status : 500
       return errorResponse(status, (err as Error).name, (err as Error).message)
+    }
+  }
+
+  /** Whether `path` of `name` goes to a backend (the name's `service` record covers it). */
+  async isServicePath (name: string, path: string, signal?: AbortSignal): Promise<boolean> {
+    try {
+      return serviceEndpointFor((await this.directory.resolveName(name, signal)).records, path) !== undefined
+    } catch {
+      return false
     }
   }
 

@@ -21,14 +21,15 @@ export function nodeCommands (program: Command): void {
     .option('--announce <multiaddr>', 'address to announce to peers (repeatable)', collect)
     .option('--bootstrap <multiaddr>', 'peer to join through, with /p2p/<id> (repeatable)', collect)
     .option('--api-listen <host:port>', 'HTTP API listen address', '127.0.0.1:7700')
-    .option('--region <region>', 'storage role: the region this node is in, e.g. eu-west')
+    .option('--region <region>', 'storage/service roles: the region this node is in, e.g. eu-west')
     .option('--capacity <size>', 'storage role: how much it stores, e.g. 10GiB', '10GiB')
     .option('--http <host:port>', 'gateway role: HTTP gateway listen address', '127.0.0.1:8080')
     .option('--cache <size>', 'gateway role: edge cache size on disk', '512MiB')
     .addHelpText('after', `
 Roles:
   validator  votes in consensus if its key is in the genesis validator set (else follows the chain)
-  storage    stores and serves content blocks; needs <data>/operator.json from \`keynet provider endorse\`
+  storage    stores and serves content blocks and key-value shards; needs <data>/operator.json from \`keynet provider endorse\`
+  service    fronts name owners' HTTP backends over libp2p (\`keynet service add\`); needs operator.json too
   gateway    serves .key sites and /ipfs/<cid> over HTTP to ordinary browsers
 
 Example: keynet node start --roles storage --region eu-west --capacity 10GiB --data ./s1 --genesis genesis.json --bootstrap /ip4/…/p2p/…`)
@@ -44,7 +45,7 @@ Example: keynet node start --roles storage --region eu-west --capacity 10GiB --d
         bootstrap: o.bootstrap ?? [],
         api: o.apiListen,
         ...(o.genesis === undefined ? {} : { genesisFile: o.genesis }),
-        ...(roles.includes('storage') ? { storage: { region: requiredRegion(o.region), capacityBytes: parseBytes(o.capacity, '--capacity') } } : {}),
+        ...(roles.includes('storage') || roles.includes('service') ? { provider: { region: requiredRegion(o.region), capacityBytes: roles.includes('storage') ? parseBytes(o.capacity, '--capacity') : 0 } } : {}),
         ...(roles.includes('gateway') ? { gateway: { listen: o.http, cacheBytes: parseBytes(o.cache, '--cache') } } : {}),
         log
       })
@@ -58,7 +59,7 @@ Example: keynet node start --roles storage --region eu-west --capacity 10GiB --d
 }
 
 function requiredRegion (region: string | undefined): string {
-  if (region === undefined) throw new Error('the storage role needs --region, e.g. --region eu-west')
+  if (region === undefined) throw new Error('the storage and service roles need --region, e.g. --region eu-west')
   return region
 }
 

@@ -6,6 +6,8 @@
  */
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
 import type { BlockGetter, CID } from '../../core/content/cid.ts'
 import { BlockMismatchError } from '../../core/content/errors.ts'
 import { KeynetError, NotFoundError } from '../../foundations/errors.ts'
@@ -37,10 +39,20 @@ export interface GatewayServerInit {
   blocks: (root: CID) => BlockGetter
   /** When given, blocks are served from and stored in it, and `/status` reports it. */
   cache?: EdgeCache
+  /** Paths of a name that its `service` record sends to a backend (`/api/...`), through the client. */
+  forward?: ServiceForwarder
   /** Receives one line per unexpected failure. */
   log?: (line: string) => void
   /** A response with no progress for this long is aborted (default `stallTimeoutMs`). */
   stallTimeoutMs?: number
+}
+
+/** What the gateway needs to pass requests for a name's services to the client. */
+export interface ServiceForwarder {
+  /** Whether `path` of `name` is a service path (its `service` record covers it). */
+  isServicePath: (name: string, path: string, signal?: AbortSignal) => Promise<boolean>
+  /** The client's `fetch` for `key://` URLs. */
+  fetch: (url: string, init: RequestInit & { duplex?: 'half' }) => Promise<Response>
 }
 
 /** The body of `GET /status`. */
@@ -69,6 +81,7 @@ export class GatewayServer {
   private readonly server: Server
   private readonly resolver: NameResolver
   private readonly get: (root: CID) => BlockGetter
+  private readonly forward: ServiceForwarder | undefined
   private readonly cache: EdgeCache | undefined
   private readonly log: (line: string) => void
   private readonly stallTimeoutMs: number
@@ -81,6 +94,7 @@ export class GatewayServer {
   constructor (init: GatewayServerInit) {
     this.resolver = init.resolver
     this.cache = init.cache
+    this.forward = init.forward
     const cache = init.cache
     this.get = cache === undefined ? init.blocks : root => cachedGetter(cache, init.blocks(root))
     this.log = init.log ?? (() => {})
@@ -156,6 +170,17 @@ export class GatewayServer {
   }
 
   private async serve (req: IncomingMessage, res: ServerResponse, signal: AbortSignal, watchdog: Watchdog): Promise<void> {
+    const forward = this.forward
+    if (forward !== undefined) {
+      const early = routeRequest(req.headers.host, req.url ?? '/')
+      if (early.route?.kind === 'name') {
+        const path = `/${early.route.segments.map(encodeURIComponent).join('/')}${early.route.trailingSlash && early.route.segments.length > 0 ? '/' : ''}`
+        if (await forward.isServicePath(early.route.name, path, signal)) {
+          await forwardToService(forward, req, res, `key://${early.route.name}${path}${early.query.size > 0 ? `?${early.query.toString()}` : ''}`, signal)
+          return
+        }
+      }
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       throw new MethodNotAllowedError(`method ${String(req.method).slice(0, 16)} is not served; the gateway answers GET and HEAD`)
     }
@@ -208,4 +233,29 @@ function statusOf (err: unknown): number {
   if (err instanceof BlockMismatchError) return 502
   if (err instanceof KeynetError) return err.status === 503 ? 502 : err.status
   return 500
+}
+
+/** Hop-by-hop headers (RFC 9110 §7.6.1) never pass a proxy. */
+const hopByHop = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'host', 'content-length'])
+
+/** Sends the request on through the client and streams its answer back. */
+async function forwardToService (forward: ServiceForwarder, req: IncomingMessage, res: ServerResponse, url: string, signal: AbortSignal): Promise<void> {
+  const headers = new Headers()
+  for (const [k, v] of Object.entries(req.headers)) {
+    if (v === undefined || hopByHop.has(k)) continue
+    for (const value of Array.isArray(v) ? v : [v]) headers.append(k, value)
+  }
+  const method = req.method ?? 'GET'
+  const hasBody = method !== 'GET' && method !== 'HEAD'
+  const response = await forward.fetch(url, {
+    method,
+    headers,
+    signal,
+    ...(hasBody ? { body: Readable.toWeb(req) as ReadableStream<Uint8Array>, duplex: 'half' as const } : {})
+  })
+  const out: Record<string, string> = {}
+  response.headers.forEach((value, key) => { if (!hopByHop.has(key)) out[key] = value })
+  res.writeHead(response.status, out)
+  if (response.body === null || method === 'HEAD') { res.end(); return }
+  await pipeline(Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>), res)
 }

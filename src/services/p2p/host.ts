@@ -38,9 +38,10 @@ import { isPeerId, privateKeyFromSecret } from './identity.ts'
 import { decodePeerList, encodePeerList, peerExchangeProtocol, type ExchangedPeer } from './peer-exchange.ts'
 import { PeerStanding } from './standing.ts'
 import { abortError, exchange, operationSignal, respond } from './request-response.ts'
+import { defaultStreamHandlerTimeoutMs, StreamDuplex, streamSettleTimeoutMs, type DuplexLike } from './streams.ts'
 import type {
-  GossipHandler, GossipValidator, HandleOptions, P2PHost, P2PHostEvents, P2PHostInit, RequestHandler, RequestOptions,
-  SubscribeOptions
+  GossipHandler, GossipValidator, HandleOptions, HandleStreamOptions, OpenStreamOptions, P2PHost, P2PHostEvents, P2PHostInit,
+  RequestHandler, RequestOptions, StreamHandler, SubscribeOptions
 } from './index.ts'
 
 type Services = { identify: Identify, ping: Ping, pubsub: GossipSub }
@@ -408,6 +409,78 @@ class Libp2pHost extends TypedEventEmitter<P2PHostEvents> implements P2PHost {
     } finally {
       op.dispose()
     }
+  }
+
+  // ---------------------------------------------------------------- raw streams
+
+  async handleStream (protocol: string, handler: StreamHandler, opts: HandleStreamOptions = {}): Promise<void> {
+    const node = this.#nodeOrThrow()
+    const timeoutMs = opts.timeoutMs ?? defaultStreamHandlerTimeoutMs
+    assert.ok(timeoutMs > 0)
+    await node.handle(protocol, async (stream: Stream, connection: Connection) => {
+      const from = connection.remotePeer.toString()
+      const lifetime = this.#lifetime
+      if (lifetime === undefined || this.#standing.isBanned(from)) {
+        stream.abort(new PeerBannedError(lifetime === undefined ? 'not started' : 'banned'))
+        return
+      }
+      const duplex = new StreamDuplex(stream, from)
+      // The handler's signal aborts when the stream fails, the deadline passes or the host stops;
+      // the stream is aborted with it, so a handler that ignores its signal still ends.
+      const op = operationSignal({ timeoutMs, lifetime: AbortSignal.any([lifetime.signal, duplex.signal]) })
+      const onAbort = (): void => { duplex.abort(op.reason()) }
+      op.signal.addEventListener('abort', onAbort, { once: true })
+      try {
+        await handler(duplex, from, op.signal)
+        await duplex.settle(AbortSignal.any([op.signal, AbortSignal.timeout(streamSettleTimeoutMs)]))
+      } catch (err) {
+        if (!op.signal.aborted) this.#log(`stream handler of ${protocol} failed: ${err instanceof Error ? err.message : String(err)}`)
+        duplex.abort(err instanceof Error ? err : new Error(String(err)))
+      } finally {
+        op.signal.removeEventListener('abort', onAbort)
+        op.dispose()
+      }
+    }, {
+      maxInboundStreams: opts.maxInboundStreams ?? maxInboundRequestsPerConnection,
+      maxOutboundStreams: opts.maxOutboundStreams ?? maxOutboundRequestsPerConnection
+    })
+  }
+
+  async openStream (peer: string, protocol: string, opts: OpenStreamOptions = {}): Promise<DuplexLike> {
+    const node = this.#startedNode()
+    const lifetime = this.#lifetime
+    assert.ok(lifetime !== undefined)
+    if (this.#standing.isBanned(peer)) throw new PeerBannedError(`peer ${peer} is banned`)
+    let id: PeerId
+    try {
+      id = peerIdFromString(peer)
+    } catch {
+      throw new PeerUnreachableError(`not a peer id: ${peer.slice(0, 80)}`)
+    }
+    const op = operationSignal({ signal: opts.signal, timeoutMs: opts.timeoutMs ?? defaultRequestTimeoutMs, lifetime: lifetime.signal })
+    let stream: Stream
+    try {
+      if (op.signal.aborted) throw op.reason()
+      stream = await node.dialProtocol(id, protocol, {
+        signal: op.signal,
+        maxOutboundStreams: opts.maxOutboundStreams ?? maxOutboundRequestsPerConnection
+      })
+    } catch (err) {
+      if (op.signal.aborted) throw op.reason()
+      throw mapDialError(err, peer, protocol)
+    } finally {
+      op.dispose()
+    }
+    const duplex = new StreamDuplex(stream, peer)
+    const signal = opts.signal
+    if (signal !== undefined) {
+      // After opening, the caller's signal still ends the stream.
+      const onAbort = (): void => { duplex.abort(abortError(signal.reason)) }
+      if (signal.aborted) onAbort()
+      signal.addEventListener('abort', onAbort, { once: true })
+      stream.addEventListener('close', () => { signal.removeEventListener('abort', onAbort) }, { once: true })
+    }
+    return duplex
   }
 
   // ---------------------------------------------------------------- peers

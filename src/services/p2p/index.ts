@@ -23,8 +23,12 @@
  * dropped by message id (SHA-256 of topic and data), so publishing the same bytes twice within
  * two minutes sends them once. Messages are not signed by gossipsub (our own layer signs
  * content); `from` is the peer that delivered the message, not necessarily its author.
+ *
+ * Raw streams (`handleStream` / `openStream`) carry protocols that stream both ways, such as
+ * HTTP to a service backend; reads are paced by the reader, writes by `send()` / `onDrain()`.
  */
 import type { TypedEventTarget } from '@libp2p/interface'
+import type { DuplexLike } from './streams.ts'
 
 export interface P2PHostInit {
   /** The node's 32-byte ed25519 seed (`foundations/crypto.ts`); the peer id derives from it. */
@@ -90,6 +94,32 @@ export interface RequestOptions {
   maxResponseBytes?: number
 }
 
+/**
+ * Serves one inbound raw stream. The handler owns the stream: when it returns, a write side
+ * still open is closed and a peer still writing is reset; when it throws, the stream is reset.
+ * `signal` aborts (and the stream with it) when the stream fails, the deadline passes or the
+ * host stops.
+ */
+export type StreamHandler = (stream: DuplexLike, from: string, signal: AbortSignal) => Promise<void>
+
+export interface HandleStreamOptions {
+  /** Concurrent inbound streams of the protocol on one connection; more are reset (default 32). */
+  maxInboundStreams?: number
+  /** Concurrent outbound streams of the protocol on one connection (default 64). */
+  maxOutboundStreams?: number
+  /** The handler's signal aborts after this (default `defaultStreamHandlerTimeoutMs`, 10 min). */
+  timeoutMs?: number
+}
+
+export interface OpenStreamOptions {
+  /** Aborts opening the stream and, once it is open, the stream itself. */
+  signal?: AbortSignal
+  /** Deadline of opening the stream, dial and protocol negotiation included (default 10 s). */
+  timeoutMs?: number
+  /** Concurrent outbound streams of the protocol on one connection (default 64). */
+  maxOutboundStreams?: number
+}
+
 export interface P2PHost extends TypedEventTarget<P2PHostEvents> {
   /** Base58 peer id (`12D3KooW…`). */
   readonly peerId: string
@@ -117,6 +147,7 @@ export interface P2PHost extends TypedEventTarget<P2PHostEvents> {
   waitForTopicPeers: (topic: string, n: number, signal?: AbortSignal) => Promise<void>
   /** Serves a request/response protocol, length-prefixed, with size limits and a deadline. */
   handle: (protocol: string, handler: RequestHandler, opts?: HandleOptions) => Promise<void>
+  /** Stops serving a protocol (request/response or raw stream). */
   unhandle: (protocol: string) => Promise<void>
   /**
    * Sends one request and waits for its response. Throws `TimeoutError`, `AbortedError`,
@@ -124,6 +155,16 @@ export interface P2PHost extends TypedEventTarget<P2PHostEvents> {
    * `RemoteHandlerError`, `ProtocolViolationError`, `StreamFailedError` or `PeerBannedError`.
    */
   request: (peer: string, protocol: string, data: Uint8Array, opts?: RequestOptions) => Promise<Uint8Array>
+  /**
+   * Serves a raw stream protocol: each inbound stream goes to `handler` (banned peers and a
+   * stopped host are refused), with a per-connection stream limit and a deadline.
+   */
+  handleStream: (protocol: string, handler: StreamHandler, opts?: HandleStreamOptions) => Promise<void>
+  /**
+   * Opens a raw stream to a peer. Throws `TimeoutError`, `AbortedError`, `PeerUnreachableError`,
+   * `ProtocolUnsupportedError`, `StreamFailedError`, `PeerBannedError` or `HostNotStartedError`.
+   */
+  openStream: (peer: string, protocol: string, opts?: OpenStreamOptions) => Promise<DuplexLike>
   /** Connected peer ids. */
   peers: () => string[]
   /** Dials a multiaddr with `/p2p/<id>` once (no retry); resolves when connected. */
@@ -143,4 +184,8 @@ export {
   HostNotStartedError, PeerUnreachableError, ProtocolUnsupportedError, PeerBannedError, RemoteHandlerError,
   ProtocolViolationError, StreamFailedError, AbortedError, InvalidAddressError
 } from './errors.ts'
+export {
+  type DuplexLike, defaultStreamHandlerTimeoutMs, streamReadHighWaterBytes, streamReadLowWaterBytes, streamPausedBufferBytes,
+  streamMaxWriteBufferBytes, streamSettleTimeoutMs
+} from './streams.ts'
 export { maxGossipMessageBytes, defaultMaxRequestBytes, defaultMaxResponseBytes, maxMessageBytesCap } from './constants.ts'

@@ -1,0 +1,118 @@
+/**
+ * The provider and gateway roles of a node, each built from its parts and started: storage
+ * (blocks, pins, key-value shards), service (fronting owners' HTTP backends) and gateway
+ * (HTTP for browsers). Called by the composition root with what it already built.
+ */
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fromHex, toHex } from '../foundations/bytes.ts'
+import { addressOf, type KeyPair } from '../foundations/crypto.ts'
+import type { ProviderKind } from '../core/ledger/types.ts'
+import type { StatusView, StorageStatus } from '../edges/api/types.ts'
+import { EdgeCache } from '../edges/gateway/edge-cache.ts'
+import { GatewayServer } from '../edges/gateway/gateway-server.ts'
+import { KeynetClient } from '../sdk/keynet-client.ts'
+import { LedgerDirectory } from '../services/content/directory.ts'
+import type { FaultLog } from '../services/content/fault-log.ts'
+import { KvReplicator, KvStore, serveKv } from '../services/kv/index.ts'
+import type { LedgerNode } from '../services/ledger/ledger-node.ts'
+import type { NodeMetrics } from '../services/metrics/node-metrics.ts'
+import type { P2PHost } from '../services/p2p/index.ts'
+import { KvAssignments } from '../services/replication/kv-assignments.ts'
+import { ProviderRegistration } from '../services/replication/provider-registration.ts'
+import { Replicator } from '../services/replication/replicator.ts'
+import { RoutingPools } from '../services/routing/index.ts'
+import { ServiceHost } from '../services/service/index.ts'
+import { serveBlocks } from '../services/storage/block-protocol.ts'
+import { BlockStore } from '../services/storage/block-store.ts'
+
+/** What every role gets from the composition root. */
+export interface RoleContext {
+  dataDir: string
+  ledger: LedgerNode
+  p2p: P2PHost
+  key: KeyPair
+  faults: FaultLog
+  metrics: NodeMetrics
+  /** Role-specific status fields, shown by `/v1/status`. */
+  status: Partial<Pick<StatusView, 'storage' | 'faults'>>
+  log: (line: string) => void
+}
+
+export interface Role { stop: () => Promise<void> }
+
+/** `<data>/operator.json`: the operator's endorsement of this node (`keynet provider endorse`). */
+export interface OperatorFile { operatorKey: string, endorsement: string, operator?: string }
+
+/** A provider's entry on the ledger, for every kind it offers; returns its operator address. */
+export function startRegistration (ctx: RoleContext, opts: { kinds: ProviderKind[], region: string, capacityBytes: number }): { registration: ProviderRegistration, operator: string } {
+  const operator = readOperatorFile(ctx.dataDir)
+  const registration = new ProviderRegistration({
+    ledger: ctx.ledger, host: ctx.p2p, key: ctx.key, kinds: opts.kinds, region: opts.region, capacityBytes: opts.capacityBytes,
+    operatorKey: fromHex(operator.operatorKey), endorsement: fromHex(operator.endorsement), log: ctx.log
+  })
+  registration.start()
+  return { registration, operator: toHex(addressOf(fromHex(operator.operatorKey))) }
+}
+
+/** Blocks and pins (served, pulled, repaired) and key-value shards (served, synced). */
+export async function startStorage (ctx: RoleContext, registration: ProviderRegistration, opts: { region: string, capacityBytes: number }): Promise<Role> {
+  const { ledger, p2p, dataDir, log } = ctx
+  const blocks = await BlockStore.open({ dir: join(dataDir, 'blocks'), capacityBytes: opts.capacityBytes })
+  ctx.metrics.attach({ blockStore: blocks })
+  const stopBlocks = await serveBlocks(p2p, blocks, ctx.key)
+  const replicator = new Replicator({ ledger, host: p2p, store: blocks, registration, faults: ctx.faults, log })
+  const kvStore = KvStore.open({ path: join(dataDir, 'kv.db') })
+  const shards = new KvAssignments({ ledger, address: registration.address, file: join(dataDir, 'kv-names.json') })
+  const stopKv = await serveKv(p2p, kvStore, { ownerOf: shards.ownerOf, shardsHeld: shards.shardsHeld })
+  const kvReplicator = new KvReplicator({ host: p2p, store: kvStore, ownerOf: shards.ownerOf, heldShards: shards.heldShards, replicasOf: shards.replicasOf, log })
+  replicator.start()
+  shards.start()
+  kvReplicator.start()
+  const address = toHex(registration.address)
+  Object.defineProperty(ctx.status, 'storage', {
+    enumerable: true,
+    get: (): StorageStatus => ({ address, region: opts.region, ...blocks.usage(), pinned: blocks.pinned().map(c => c.toString()), pulling: replicator.pending })
+  })
+  return {
+    stop: async () => {
+      kvReplicator.stop()
+      shards.stop()
+      replicator.stop()
+      await stopKv()
+      await stopBlocks()
+      kvStore.close()
+    }
+  }
+}
+
+/** Fronts owners' HTTP backends for requests that arrive over libp2p. */
+export async function startService (ctx: RoleContext): Promise<Role> {
+  const service = new ServiceHost({
+    host: ctx.p2p,
+    dataDir: ctx.dataDir,
+    ownerOf: name => ctx.ledger.view().name(name)?.owner,
+    logger: ctx.log
+  })
+  await service.start()
+  return { stop: async () => { await service.stop() } }
+}
+
+/** HTTP for browsers and tools, reaching providers only through the same client the SDK uses. */
+export async function startGateway (ctx: RoleContext, opts: { listen: [string, number], cacheBytes: number }): Promise<Role & { http: string }> {
+  let pools!: RoutingPools
+  pools = new RoutingPools({ events: ctx.metrics.providers })
+  ctx.metrics.attach({ pools: () => pools.views() })
+  const client = new KeynetClient({ directory: new LedgerDirectory(ctx.ledger), host: ctx.p2p, faults: ctx.faults, pools })
+  const cache = await EdgeCache.open({ dir: join(ctx.dataDir, 'edge-cache'), capacityBytes: opts.cacheBytes })
+  const gateway = new GatewayServer({ resolver: client, blocks: client.blocks, forward: client, cache, log: ctx.log })
+  ctx.metrics.attach({ gatewayStatus: () => gateway.status() })
+  const http = await gateway.listen(opts.listen[0], opts.listen[1])
+  return { http, stop: async () => { await gateway.close() } }
+}
+
+function readOperatorFile (dataDir: string): OperatorFile {
+  const path = join(dataDir, 'operator.json')
+  if (!existsSync(path)) throw new Error(`a provider node needs its operator's endorsement in ${path}: run \`keynet provider endorse --node <node public key> > ${path}\` with the operator's identity (the node's public key is in ${join(dataDir, 'node-key.json')})`)
+  return JSON.parse(readFileSync(path, 'utf8')) as OperatorFile
+}

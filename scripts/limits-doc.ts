@@ -19,7 +19,8 @@ export const limitSources = [
   'src/services/kv/constants.ts',
   'src/services/metrics/constants.ts',
   'src/core/routing/constants.ts',
-  'src/services/routing/constants.ts'
+  'src/services/routing/constants.ts',
+  'src/services/service/constants.ts'
 ]
 
 export function renderLimits (): string {

@@ -12,7 +12,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { createHash, randomFillSync } from 'node:crypto'
 import { once } from 'node:events'
-import { closeSync, createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs'
+import { closeSync, createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs'
 import { Agent, get as httpGet, request as httpRequest } from 'node:http'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -21,15 +21,15 @@ import { pipeline } from 'node:stream/promises'
 import { fileURLToPath } from 'node:url'
 import { parseCid, type CID } from '../src/core/content/cid.ts'
 import { readFile, resolvePath } from '../src/core/content/exporter.ts'
-import { ApiClient } from '../src/edges/api/client.ts'
 import type { PinView, ProviderView, StatusView } from '../src/edges/api/types.ts'
-import { readDevnet, type DevnetFile } from '../src/node/devnet.ts'
-import { ContentClient } from '../src/sdk/content-client.ts'
+import type { DevnetFile } from '../src/node/devnet.ts'
+import { connect } from '../src/sdk/index.ts'
 import { importLocal, scanLocal } from '../src/services/content/import-fs.ts'
 import type { BenchRow } from './ledger.ts'
 
 /** Options of `contentBench`. */
 export interface ContentBenchOptions {
+  /** Receives one progress line per step and figure. */
   log: (line: string) => void
   /** Size of the big file and of the published folder (default 256 MiB). */
   fileBytes?: number
@@ -110,6 +110,11 @@ async function keynetJson<T> (home: string, args: string[]): Promise<{ value: T,
   return { value: JSON.parse(r.stdout) as T, ms: r.ms }
 }
 
+/** A devnet folder's `devnet.json` (read here, so this bench does not load the node's modules). */
+function readDevnet (dir: string): DevnetFile {
+  return JSON.parse(readFileSync(join(dir, 'devnet.json'), 'utf8')) as DevnetFile
+}
+
 async function getJson<T> (url: string): Promise<T> {
   const res = await fetch(url, { signal: AbortSignal.timeout(5000) })
   if (!res.ok) throw new Error(`${url}: HTTP ${res.status} ${await res.text()}`)
@@ -147,6 +152,28 @@ function nodeProcesses (): Array<{ pid: number, args: string }> {
   })
 }
 
+/** Clock ticks per second of /proc/<pid>/stat times. */
+const clockTicks = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100
+
+/** CPU time (user + system, ms) used so far by these processes, from /proc; a gone process counts 0. */
+function cpuMsOf (pids: number[]): number {
+  let ticks = 0
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      ticks += Number(fields[11]) + Number(fields[12]) // utime, stime (fields 14 and 15 of the line)
+    } catch {}
+  }
+  return ticks * 1000 / clockTicks
+}
+
+/** CPU time (ms) used so far by this process. */
+function ownCpuMs (): number {
+  const u = process.cpuUsage()
+  return (u.user + u.system) / 1000
+}
+
 function isAlive (pid: number): boolean {
   try { process.kill(pid, 0); return true } catch { return false }
 }
@@ -171,18 +198,25 @@ async function ensureHelia (log: (line: string) => void): Promise<void> {
   log(`bench:   Helia installed in ${fmt((performance.now() - started) / 1000, 1)} s`)
 }
 
+/** CPU per MiB of a transfer: the receiving side and the sending side(s). */
+interface CpuSplit { receiver: number, senders: number }
+
 /** What was measured, gathered as steps finish; turned into rows at the end. */
 interface Results {
   machine: string
   cliGet: number[]
+  /** Wall-clock times of every fault-free `keynet get` of the file on devnet A. */
+  cliGetMs: number[]
   cliGetInner: number[]
   sdkGet: number[]
   put?: { mibps: number, wallMibps: number }
   ceiling: number[]
+  /** Core-milliseconds per MiB moved, summed over the processes on both ends. */
+  cpu: { ceiling?: CpuSplit, sdk?: CpuSplit, helia?: CpuSplit }
   helia?: { inProcess: number, process: number, addMibps: number } | { error: string }
   ttfb?: { cold: number[], warm: number[], first: number }
   publish?: { mibps: number, wallMibps: number, files: number }
-  failover?: { baselineMs: number, killedMs: number, killedAtBytes: number }
+  failover?: { baselineMs: number, killedMs: number, killedAtBytes: number, pauseBeforeMs: number, pauseAfterMs: number }
   repair?: { pinAfterWindowMs: number, doneAfterWindowMs: number, pinFromKillMs: number, doneFromKillMs: number, pullMibps: number }
 }
 
@@ -196,7 +230,7 @@ export async function contentBench (opts: ContentBenchOptions): Promise<BenchRow
   const homes: string[] = []
   const others = nodeProcesses()
   const load = loadavg()[0] ?? 0
-  const r: Results = { machine: `load ${fmt(load, 1)}, ${others.length} other node processes`, cliGet: [], cliGetInner: [], sdkGet: [], ceiling: [] }
+  const r: Results = { machine: `1-min load ${fmt(load, 1)} and ${others.length} other node processes at the start`, cliGet: [], cliGetMs: [], cliGetInner: [], sdkGet: [], ceiling: [], cpu: {} }
   if (others.length > 0 || load > 3) log(`bench: note: the machine is busy (1-min load ${fmt(load, 1)}, ${others.length} keynet node processes of others); figures will be lower`)
   try {
     const blob = join(work, 'blob.bin')
@@ -214,7 +248,7 @@ export async function contentBench (opts: ContentBenchOptions): Promise<BenchRow
     log('bench: starting a devnet: 1 validator, 3 storage providers, a gateway…')
     const upA = await keynet(homeA, ['devnet', 'up', '--validators', '1', '--storage', '3', '--timeout', '120000'])
     log(`bench:   up in ${fmt(upA.ms / 1000, 1)} s`)
-    const fileA = readDevnet(join(homeA, 'devnet')) as DevnetFile
+    const fileA = readDevnet(join(homeA, 'devnet'))
     const apiA = fileA.nodes[0]!.api
 
     log(`bench: keynet put (${label}, 3 replicas)…`)
@@ -223,7 +257,7 @@ export async function contentBench (opts: ContentBenchOptions): Promise<BenchRow
     log(`bench:   ${fmt(r.put.mibps)} MiB/s upload (${fmt(r.put.wallMibps)} MiB/s wall clock, CLI start and pin included)`)
     const cid = put.value.cid
 
-    await getThroughput(r, homeA, apiA, cid, size, blobSha, work, repeats, log)
+    await getThroughput(r, homeA, fileA, cid, size, blobSha, work, repeats, log)
     await gatewayTtfb(r, homeA, fileA, work, log)
     await publishFolder(r, homeA, work, size, log)
     await failover(r, homeA, fileA, cid, size, blobSha, work, log)
@@ -242,6 +276,7 @@ export async function contentBench (opts: ContentBenchOptions): Promise<BenchRow
     for (const p of left) { log(`bench: node ${p.pid} outlived its devnet; killing it`); try { process.kill(p.pid, 'SIGKILL') } catch {} }
     rmSync(work, { recursive: true, force: true })
   }
+  r.machine += `; load ${fmt(loadavg()[0] ?? 0, 1)} at the end`
   return rows(r, label)
 }
 
@@ -262,12 +297,15 @@ async function ceiling (r: Results, blob: string, size: number, work: string, re
     const [line] = await once(child.stdout!, 'data') as [Buffer]
     const port = Number(line.toString().trim())
     const out = join(work, 'ceiling.out')
-    for (let i = 0; i < repeats; i++) {
+    // One run more than the others: the first transfer of a fresh process is slower (JIT, TCP windows).
+    for (let i = 0; i <= repeats; i++) {
       const started = performance.now()
+      const cpu0 = { own: ownCpuMs(), server: cpuMsOf([child.pid ?? 0]) }
       await new Promise<void>((resolve, reject) => {
         httpGet({ host: '127.0.0.1', port, path: '/' }, res => { pipeline(res, createWriteStream(out)).then(resolve, reject) }).on('error', reject)
       })
       const ms = performance.now() - started
+      r.cpu.ceiling = { receiver: (ownCpuMs() - cpu0.own) / (size / MiB), senders: (cpuMsOf([child.pid ?? 0]) - cpu0.server) / (size / MiB) }
       if (statSync(out).size !== size) throw new Error('the ceiling server sent a wrong size')
       rmSync(out)
       r.ceiling.push(mibps(size, ms))
@@ -299,8 +337,10 @@ async function helia (r: Results, blob: string, size: number, sha: string, work:
     if (addr === undefined) throw new Error(`the Helia adder listens on no loopback TCP address: ${added.addrs.join(', ')}`)
     log(`bench:   added in ${fmt(added.addMs / 1000, 1)} s; fetching it cold from a second process over bitswap…`)
     const out = join(work, 'helia.out')
+    const adderCpu0 = cpuMsOf([adder.pid ?? 0])
     const fetched = await run(process.execPath, [script, 'fetch', added.cid, addr, out], { cwd: heliaDir })
-    const result = JSON.parse(fetched.stdout) as { bytes: number, dialMs: number, fetchMs: number }
+    const result = JSON.parse(fetched.stdout) as { bytes: number, dialMs: number, fetchMs: number, cpuMs: number }
+    r.cpu.helia = { receiver: result.cpuMs / (size / MiB), senders: (cpuMsOf([adder.pid ?? 0]) - adderCpu0) / (size / MiB) }
     if (result.bytes !== size || await sha256File(out) !== sha) throw new Error('Helia fetched different bytes')
     rmSync(out)
     r.helia = { inProcess: mibps(size, result.fetchMs), process: mibps(size, fetched.ms), addMibps: mibps(size, added.addMs) }
@@ -319,7 +359,7 @@ async function helia (r: Results, blob: string, size: number, sha: string, work:
 }
 
 /** `keynet get` as a user runs it (a process), then the same through the SDK in this process. */
-async function getThroughput (r: Results, home: string, api: string, cidText: string, size: number, sha: string, work: string, repeats: number, log: (line: string) => void): Promise<void> {
+async function getThroughput (r: Results, home: string, file: DevnetFile, cidText: string, size: number, sha: string, work: string, repeats: number, log: (line: string) => void): Promise<void> {
   const out = join(work, 'get.out')
   for (let i = 0; i < repeats; i++) {
     log(`bench: keynet get (a process, ${size / MiB} MiB from 3 providers), run ${i + 1}…`)
@@ -327,14 +367,18 @@ async function getThroughput (r: Results, home: string, api: string, cidText: st
     if (statSync(out).size !== size || (i === 0 && await sha256File(out) !== sha)) throw new Error('keynet get wrote different bytes')
     rmSync(out)
     r.cliGet.push(mibps(size, got.ms))
+    r.cliGetMs.push(got.ms)
     r.cliGetInner.push(mibps(size, got.value.ms))
     log(`bench:   ${fmt(mibps(size, got.ms))} MiB/s end to end (${fmt(got.ms)} ms; ${fmt(mibps(size, got.value.ms))} MiB/s after start-up)`)
   }
   const cid: CID = parseCid(cidText)
+  const api = file.nodes[0]!.api
+  const storagePids = file.nodes.filter(n => n.roles.includes('storage')).map(n => n.pid)
   for (let i = 0; i < repeats; i++) {
-    log(`bench: SDK get in process (ContentClient + readFile → file), run ${i + 1}…`)
+    log(`bench: SDK get in process (connect + blocksFor + readFile → file), run ${i + 1}…`)
     const started = performance.now()
-    const client = await ContentClient.open({ api: new ApiClient(api) })
+    const cpu0 = { own: ownCpuMs(), providers: cpuMsOf(storagePids) }
+    const client = await connect({ api })
     try {
       const { get } = await client.blocksFor(cid)
       await pipeline(Readable.from(readFile(cid, get, { concurrency: 24 })), createWriteStream(out))
@@ -342,10 +386,12 @@ async function getThroughput (r: Results, home: string, api: string, cidText: st
       await client.close()
     }
     const ms = performance.now() - started
+    const cpu = { receiver: (ownCpuMs() - cpu0.own) / (size / MiB), senders: (cpuMsOf(storagePids) - cpu0.providers) / (size / MiB) }
+    if (r.cpu.sdk === undefined || cpu.receiver + cpu.senders < r.cpu.sdk.receiver + r.cpu.sdk.senders) r.cpu.sdk = cpu
     if (statSync(out).size !== size) throw new Error('the SDK fetch wrote a wrong size')
     rmSync(out)
     r.sdkGet.push(mibps(size, ms))
-    log(`bench:   ${fmt(mibps(size, ms))} MiB/s`)
+    log(`bench:   ${fmt(mibps(size, ms))} MiB/s; CPU per MiB: client ${fmt(cpu.receiver, 1)} ms, 3 providers ${fmt(cpu.senders, 1)} ms`)
   }
 }
 
@@ -451,13 +497,15 @@ async function failover (r: Results, home: string, file: DevnetFile, cidText: st
   log('bench: failover: a get with no fault…')
   const baseline = await keynet(home, ['get', cidText, '-o', out, '--json'])
   rmSync(out)
+  r.cliGetMs.push(baseline.ms)
+  const baselineMs = pct(r.cliGetMs, 0.5)
   const api = file.nodes[0]!.api
   const pin = await getJson<PinView>(`${api}/v1/pins/${cidText}`)
   const providers = (await getJson<{ providers: ProviderView[] }>(`${api}/v1/providers`)).providers
   const victimPeer = providers.find(p => p.address === pin.holders[0])?.peerId
   const victim = file.nodes.find(n => n.id === victimPeer)
   if (victim === undefined) throw new Error('the first holder of the blob is not a node of this devnet')
-  log(`bench:   ${fmt(baseline.ms)} ms; now the same get, killing ${victim.name} (pid ${victim.pid}) after ${size / 4 / MiB} MiB…`)
+  log(`bench:   ${fmt(baseline.ms)} ms (median of the fault-free gets ${fmt(baselineMs)} ms); now the same get, killing ${victim.name} (pid ${victim.pid}) after ${size / 4 / MiB} MiB…`)
   const started = performance.now()
   const child = track(spawn(process.execPath, [cliPath, 'get', cidText, '-o', out, '--json'], { env: userEnv(home), stdio: ['ignore', 'pipe', 'pipe'] }))
   let stdout = ''
@@ -468,9 +516,23 @@ async function failover (r: Results, home: string, file: DevnetFile, cidText: st
   let killedAtBytes = -1
   let done = false
   void exited.then(() => { done = true })
-  while (!done && killedAtBytes < 0) {
+  // The longest time the output did not grow, before and after the kill: the time the kill
+  // cost, measured inside one run (whole-run times vary by seconds on a shared machine).
+  let lastSize = 0
+  let lastGrowth = performance.now()
+  let pauseBeforeMs = 0
+  let pauseAfterMs = 0
+  while (!done) {
     const at = existsSync(out) ? statSync(out).size : 0
-    if (at >= size / 4) {
+    const now = performance.now()
+    if (at > lastSize) {
+      lastSize = at
+      lastGrowth = now
+    } else if (lastSize > 0) {
+      if (killedAtBytes < 0) pauseBeforeMs = Math.max(pauseBeforeMs, now - lastGrowth)
+      else pauseAfterMs = Math.max(pauseAfterMs, now - lastGrowth)
+    }
+    if (killedAtBytes < 0 && at >= size / 4) {
       process.kill(victim.pid, 'SIGKILL')
       killedAtBytes = at
     }
@@ -483,8 +545,9 @@ async function failover (r: Results, home: string, file: DevnetFile, cidText: st
   if (await sha256File(out) !== sha) throw new Error('keynet get wrote different bytes after the failover')
   rmSync(out)
   const stats = (JSON.parse(stdout) as { providers: Array<{ peerId: string, blocks: number, dropped?: string }> }).providers
-  log(`bench:   ${fmt(ms)} ms (+${fmt(ms - baseline.ms)} ms); blocks per provider: ${stats.map(s => `${s.blocks}${s.dropped === undefined ? '' : ` (dropped: ${s.dropped})`}`).join(', ')}`)
-  r.failover = { baselineMs: baseline.ms, killedMs: ms, killedAtBytes }
+  log(`bench:   ${fmt(ms)} ms (${fmt(ms - baselineMs)} ms more than the median); blocks per provider: ${stats.map(s => `${s.blocks}${s.dropped === undefined ? '' : ` (dropped: ${s.dropped})`}`).join(', ')}`)
+  log(`bench:   longest pause of the output after the kill ${fmt(pauseAfterMs)} ms (before it ${fmt(pauseBeforeMs)} ms)`)
+  r.failover = { baselineMs, killedMs: ms, killedAtBytes, pauseBeforeMs, pauseAfterMs }
 }
 
 /**
@@ -499,7 +562,7 @@ async function repair (r: Results, homes: string[], blob: string, size: number, 
   homes.push(home)
   log('bench: repair: starting a devnet of 1 validator, 4 storage providers, a 10 s provider timeout…')
   await keynet(home, ['devnet', 'up', '--validators', '1', '--storage', '4', '--no-gateway', '--provider-timeout', String(repairTimeoutMs), '--timeout', '120000'])
-  const file = readDevnet(join(home, 'devnet')) as DevnetFile
+  const file = readDevnet(join(home, 'devnet'))
   const api = file.nodes[0]!.api
   const put = await keynetJson<{ cid: string, holders: Array<{ address: string }> }>(home, ['put', blob, '--replicas', '3'])
   const cid = put.value.cid
@@ -567,11 +630,19 @@ function rows (r: Results, label: string): BenchRow[] {
   }
   if (r.sdkGet.length > 0) {
     const sdk = best(r.sdkGet)
-    add('SDK get in process (open + blocksFor + readFile → file), best', `${fmt(sdk)} MiB/s${runs(r.sdkGet)}`,
+    add('SDK get in process (connect + blocksFor + readFile → file), best', `${fmt(sdk)} MiB/s${runs(r.sdkGet)}`,
       heliaFigure === undefined ? '≥ 200 MiB/s' : `≥ 200 MiB/s, ≥ ${fmt(2 * heliaFigure.inProcess)} (2× Helia)`,
       `${fmt(100 * sdk / ceilingBest)}% of ceiling`)
   }
   if (r.ceiling.length > 0) add('ceiling: node:http server process → file, loopback, best', `${fmt(ceilingBest)} MiB/s${runs(r.ceiling)}`, '—', 'physical anchor')
+  const cpuRow = (what: string, c: CpuSplit | undefined): void => {
+    if (c === undefined) return
+    const total = c.receiver + c.senders
+    add(`CPU per MiB fetched, ${what} (receiver + senders)`, `${fmt(total, 1)} ms (${fmt(c.receiver, 1)} + ${fmt(c.senders, 1)})`, '—', `2-core limit ${fmt(2000 / total)} MiB/s`)
+  }
+  cpuRow('keynet SDK get', r.cpu.sdk)
+  cpuRow('Helia bitswap', r.cpu.helia)
+  cpuRow('node:http ceiling', r.cpu.ceiling)
   if (r.helia !== undefined) {
     if ('error' in r.helia) add('Helia 7.1.15 bitswap, 2 processes, cold fetch → file', `not measured: ${r.helia.error}`)
     else {
@@ -592,7 +663,8 @@ function rows (r: Results, label: string): BenchRow[] {
   if (r.failover !== undefined) {
     const f = r.failover
     add(`failover: time added by SIGKILL of 1 of 3 holders mid-get (at ${fmt(f.killedAtBytes / MiB)} MiB)`, `${fmt((f.killedMs - f.baselineMs) / 1000, 2)} s`, '≤ 1 s',
-      `${fmt(f.killedMs / 1000, 2)} s vs ${fmt(f.baselineMs / 1000, 2)} s`)
+      `${fmt(f.killedMs / 1000, 2)} s vs median ${fmt(f.baselineMs / 1000, 2)} s without`)
+    add('failover: longest pause of the output after the kill', `${fmt(f.pauseAfterMs)} ms`, '≤ 1,000 ms', `longest before the kill ${fmt(f.pauseBeforeMs)} ms`)
   }
   if (r.repair !== undefined) {
     const p = r.repair

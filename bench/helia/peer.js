@@ -2,7 +2,7 @@
  * One Helia node for the content benchmark (bench/content.ts), run as its own process:
  *
  *   node peer.js add <file>                     adds the file, prints {"cid","addrs"} on stdout, serves until stdin closes
- *   node peer.js fetch <cid> <multiaddr> <out>  dials the adder, streams the file to <out>, prints {"bytes","dialMs","fetchMs"}
+ *   node peer.js fetch <cid> <multiaddr> <out>  dials the adder, streams the file to <out>, prints {"bytes","dialMs","fetchMs","cpuMs"}
  *
  * libp2p is TCP on 127.0.0.1 only, noise, yamux and identify, with no bootstrap, DHT, mDNS or HTTP
  * routing: blocks can only come over bitswap from the peer dialled. Both nodes keep blocks in
@@ -57,6 +57,7 @@ if (mode === 'add') {
   const helia = await node()
   const fs = unixfs(helia)
   const t0 = performance.now()
+  const cpu0 = process.cpuUsage()
   await helia.libp2p.dial(multiaddr(addr))
   const t1 = performance.now()
   const sink = createWriteStream(file)
@@ -68,7 +69,8 @@ if (mode === 'add') {
   sink.end()
   await once(sink, 'finish')
   const t2 = performance.now()
-  out({ bytes, dialMs: Math.round(t1 - t0), fetchMs: Math.round(t2 - t1) })
+  const cpu = process.cpuUsage(cpu0)
+  out({ bytes, dialMs: Math.round(t1 - t0), fetchMs: Math.round(t2 - t1), cpuMs: Math.round((cpu.user + cpu.system) / 1000) })
   await helia.stop()
   process.exit(0)
 } else {

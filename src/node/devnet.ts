@@ -156,7 +156,9 @@ export async function startDevnet (opts: DevnetOptions): Promise<{ file: DevnetF
       '--api-listen', `127.0.0.1:${port.api}`,
       ...(plan.region === undefined ? [] : ['--region', plan.region, '--capacity', devnetCapacity]),
       ...(plan.roles.includes('gateway') ? ['--http', `127.0.0.1:${port.http}`] : []),
-      ...validatorAddrs.filter((_, j) => j !== i).flatMap(a => ['--bootstrap', a])
+      ...validatorAddrs.filter((_, j) => j !== i).flatMap(a => ['--bootstrap', a]),
+      // A harness that may die without `devnet down` (a test timing out) asks its nodes to follow it.
+      ...(process.env.KEYNET_EXIT_WITH === undefined ? [] : ['--exit-with', process.env.KEYNET_EXIT_WITH])
     ]
     const out = opts.detached ? openSync(logFile, 'a') : 'pipe'
     const child = spawn(process.execPath, args, { detached: opts.detached, stdio: ['ignore', out, out] })

@@ -8,9 +8,12 @@ import { join } from 'node:path'
 import { fromHex, toHex } from '../foundations/bytes.ts'
 import { addressOf, type KeyPair } from '../foundations/crypto.ts'
 import type { ProviderKind } from '../core/ledger/types.ts'
+import { effectiveExpiry, nameStatus } from '../core/ledger/names.ts'
+import { parseName } from '../core/names/grammar.ts'
 import type { StatusView, StorageStatus } from '../edges/api/types.ts'
 import { EdgeCache } from '../edges/gateway/edge-cache.ts'
 import { GatewayServer } from '../edges/gateway/gateway-server.ts'
+import { HotCopies } from '../edges/gateway/hot-copies.ts'
 import { KeynetClient } from '../sdk/keynet-client.ts'
 import { LedgerDirectory } from '../services/content/directory.ts'
 import type { FaultLog } from '../services/content/fault-log.ts'
@@ -91,7 +94,7 @@ export async function startService (ctx: RoleContext): Promise<Role> {
   const service = new ServiceHost({
     host: ctx.p2p,
     dataDir: ctx.dataDir,
-    ownerOf: name => ctx.ledger.view().name(name)?.owner,
+    ownerOf: name => activeOwner(ctx.ledger, name),
     logger: ctx.log
   })
   await service.start()
@@ -105,10 +108,22 @@ export async function startGateway (ctx: RoleContext, opts: { listen: [string, n
   ctx.metrics.attach({ pools: () => pools.views() })
   const client = new KeynetClient({ directory: new LedgerDirectory(ctx.ledger), host: ctx.p2p, faults: ctx.faults, pools })
   const cache = await EdgeCache.open({ dir: join(ctx.dataDir, 'edge-cache'), capacityBytes: opts.cacheBytes })
-  const gateway = new GatewayServer({ resolver: client, blocks: client.blocks, forward: client, cache, log: ctx.log })
+  const hot = await HotCopies.open({ dir: join(ctx.dataDir, 'hot-copies'), capacityBytes: Math.max(64 * 1024 * 1024, Math.floor(opts.cacheBytes / 4)), upstream: client.blocks, log: ctx.log })
+  hot.start()
+  const gateway = new GatewayServer({ resolver: client, blocks: client.blocks, forward: client, cache, hot, log: ctx.log })
   ctx.metrics.attach({ gatewayStatus: () => gateway.status() })
   const http = await gateway.listen(opts.listen[0], opts.listen[1])
-  return { http, stop: async () => { await gateway.close() } }
+  return { http, stop: async () => { hot.stop(); await gateway.close() } }
+}
+
+/** The owner of a name that has not expired, by the node's ledger. */
+function activeOwner (ledger: LedgerNode, input: string): Uint8Array | undefined {
+  const view = ledger.view()
+  const parsed = parseName(input)
+  const entry = view.name(parsed.name)
+  if (entry === undefined) return undefined
+  const status = nameStatus(effectiveExpiry(view, parsed, entry), ledger.chain.time, ledger.chain.genesis.params)
+  return status === 'expired' ? undefined : entry.owner
 }
 
 function readOperatorFile (dataDir: string): OperatorFile {

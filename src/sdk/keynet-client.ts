@@ -203,9 +203,12 @@ export class KeynetClient {
       if (holders.length > 0) providers = [...holders, ...live.filter(p => !pin.holders.includes(p.address))]
     }
     if (providers.length === 0) throw new UnavailableError('no live storage provider is registered on this network')
+    const chosen = providers.slice(0, maxFetchProviders)
     const fetcher = new BlockFetcher({
       host: this.host,
-      providers: providers.slice(0, maxFetchProviders).map(p => ({ peerId: p.peerId, addrs: dialAddrs(p) })),
+      providers: chosen.map(p => ({ peerId: p.peerId, addrs: dialAddrs(p), region: p.region })),
+      // Content blocks are chosen by the same routing core as services, measured per root.
+      pool: this.pools.pool(`content:${root.toString()}`, chosen.map(p => ({ id: p.peerId, region: p.region }))),
       onFault: (f: Fault) => { this.faults?.append(f) }
     })
     return { get: fetcher.get, fetcher, providers }

@@ -126,6 +126,21 @@ describe('content on storage providers: publish, fetch, failover, repair, gatewa
     assert.equal(cli.stdout, readFileSync(join(site, 'assets/style.css'), 'utf8'))
   })
 
+  it('content that turns hot gets an extra copy at the gateway, with the decision and its inputs visible', async () => {
+    const root = (await api.name('site.key')).records.content!.cid
+    for (let i = 0; i < 150; i++) {
+      const res = await fetch(`${gateway}/ipfs/${root}/index.html`)
+      assert.equal(res.status, 200)
+      await res.arrayBuffer()
+    }
+    const hot = await eventually('the gateway to copy the hot site', async () => {
+      const status = await getJson<{ hot: { bytes: number, roots: Array<{ key: string, hot: boolean, ratePerSecond: number }>, decisions: Array<{ kind: string, key: string, outcome: string }> } }>(`${gateway}/status`)
+      return status.hot.decisions.some(d => d.kind === 'promote' && d.key === root && d.outcome.startsWith('copied')) ? status.hot : undefined
+    }, 20_000)
+    assert.ok(hot.bytes > 0)
+    assert.ok(hot.roots.some(r => r.key === root && r.hot && r.ratePerSecond > 0))
+  })
+
   let blob: { cid: string, sha256: string, holders: string[], file: string }
 
   it('a 48 MiB blob survives kill -9 of one holder in the middle of a fetch', async () => {

@@ -17,7 +17,8 @@ export interface CliResult { code: number, stdout: string, stderr: string }
 /** The environment of a user's shell: without the test runner's marker, which would make every
  * Node child process report to this runner instead of running normally. */
 export function userEnv (extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...extra }
+  // Nodes a test starts stop by themselves if the test process dies before `devnet down`.
+  const env: NodeJS.ProcessEnv = { KEYNET_EXIT_WITH: String(process.pid), ...process.env, ...extra }
   delete env.NODE_TEST_CONTEXT
   return env
 }

@@ -117,7 +117,8 @@ describe('services behind a name: quality-based routing over five real service n
     const { failed } = await load(200)
     assert.equal(failed, 0)
     const total = backends.reduce((n, b) => n + b.hits, 0)
-    assert.ok(backends[1]!.hits / total < 0.1, `the slow copy served ${backends[1]!.hits} of ${total}`)
+    // A fair share would be 20%; the router starves the slow copy (the bench measures how fast).
+    assert.ok(backends[1]!.hits / total < 0.12, `the slow copy served ${backends[1]!.hits} of ${total}`)
     backends[1]!.mode = 'ok'
   })
 

@@ -15,6 +15,9 @@ import { decodeGetRequest, encodeGetResponse, getProtocol } from '../../src/serv
 import { ContentUnavailableError } from '../../src/services/storage/errors.ts'
 import { BlockFetcher, type ProviderAddress } from '../../src/services/content/block-fetcher.ts'
 import { FaultLog, type Fault } from '../../src/services/content/fault-log.ts'
+import { createRoutingPool, poolSnapshot, type RoutingPool } from '../../src/services/routing/index.ts'
+import type { ProviderSnapshot } from '../../src/core/routing/index.ts'
+import { baseEjectionMs } from '../../src/core/routing/constants.ts'
 
 type Ctx = { after: (fn: () => Promise<void>) => void }
 
@@ -25,11 +28,11 @@ after(async () => { for (const fn of fileCleanups.reverse()) await fn() })
 
 interface Content { root: CID, blocks: Block[], bytes: Uint8Array }
 
-/** ~10 MiB in 40 leaves of 256 KiB under one node. */
+/** ~2.5 MiB in 40 leaves of 64 KiB under one node. */
 async function content (): Promise<Content> {
-  const bytes = new Uint8Array(randomBytes(40 * 256 * 1024 - 1000))
+  const bytes = new Uint8Array(randomBytes(40 * 64 * 1024 - 1000))
   const blocks = new Map<string, Block>()
-  const { cid } = await importBytes(bytes, { put: async (b) => { blocks.set(b.cid.toString(), b) } }, { layout: { chunkBytes: 256 * 1024, maxLinksPerNode: 1024 } })
+  const { cid } = await importBytes(bytes, { put: async (b) => { blocks.set(b.cid.toString(), b) } }, { layout: { chunkBytes: 64 * 1024, maxLinksPerNode: 1024 } })
   return { root: cid, blocks: [...blocks.values()], bytes }
 }
 
@@ -94,6 +97,35 @@ async function network (): Promise<Shared> {
 
 const byCid = (c: Content): Map<string, Uint8Array> => new Map(c.blocks.map(b => [b.cid.toString(), b.bytes]))
 
+/** ~500 KiB in 32 leaves of 16 KiB: for the tests that fetch several times. */
+async function smallContent (): Promise<Content> {
+  const bytes = new Uint8Array(randomBytes(32 * 16 * 1024 - 100))
+  const blocks = new Map<string, Block>()
+  const { cid } = await importBytes(bytes, { put: async (b) => { blocks.set(b.cid.toString(), b) } }, { layout: { chunkBytes: 16 * 1024, maxLinksPerNode: 1024 } })
+  return { root: cid, blocks: [...blocks.values()], bytes }
+}
+
+/** An honest provider answering from `blocks`, after `delay(cid)` ms (0 by default), giving up when the request is aborted. */
+async function honestNode (t: Ctx, blocks: Map<string, Uint8Array>, delay: (cid: CID) => number = () => 0): Promise<P2PHost> {
+  return fakeNode(t, async (cids, signal) => {
+    const ms = Math.max(...cids.map(delay))
+    if (ms > 0) {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(resolve, ms)
+        signal.addEventListener('abort', () => { clearTimeout(timer); reject(signal.reason) }, { once: true })
+      })
+    }
+    return cids.map(cid => blocks.get(cid.toString()))
+  })
+}
+
+/** The pool's picture of one provider. */
+function inPool (pool: RoutingPool, peerId: string): ProviderSnapshot {
+  const found = poolSnapshot(pool).providers.find(p => p.id === peerId)
+  assert.ok(found !== undefined, `${peerId} is in the pool`)
+  return found
+}
+
 test('three providers: ~40 blocks spread across all of them, verified, no faults', async () => {
   const { c, nodes, client } = await network()
   const faults: Fault[] = []
@@ -126,11 +158,19 @@ test('a provider sending corrupt bytes is reported and dropped; every block stil
   const fetcher = new BlockFetcher({ host: client, providers, stallTimeoutMs: patientMs, onFault: f => { log.append(f) } })
   assert.deepEqual(await readAll(c.root, fetcher.get), c.bytes)
   await log.flush()
-  assert.deepEqual(log.recent(10).map(e => [e.provider, e.kind]), [[liar.peerId, 'wrong-block']])
+  assert.deepEqual(log.recent(10).map(e => [e.provider, e.kind]), [[liar.peerId, 'wrong-block']], JSON.stringify(log.recent(10)))
   assert.equal(log.countsByProvider().get(liar.peerId)?.byKind['wrong-block'], 1)
   const stats = fetcher.stats()
   assert.equal(stats[0]?.dropped, 'wrong-block')
+  assert.equal(stats[0]?.fault, 'wrong-block')
   assert.equal(stats[0]?.blocks, 0)
+  // In the routing pool: a wrong answer, an ejection, never a latency sample.
+  const seen = inPool(fetcher.pool, liar.peerId)
+  assert.ok(seen.wrong >= 1 && seen.ejections >= 1 && seen.ok === 0 && seen.p50Ms === undefined, JSON.stringify(seen))
+  // It lied: this fetcher never asks it again, whatever the pool's ejection cycle says.
+  const before = seen.requests
+  await fetcher.get(c.root)
+  assert.equal(inPool(fetcher.pool, liar.peerId).requests, before)
   // The fault is on disk for the next run.
   assert.deepEqual(new FaultLog(log.path).recent(1)[0]?.provider, liar.peerId)
 })
@@ -143,11 +183,14 @@ test('a provider stopped mid-fetch: the fetch completes from the others with the
   const fetcher = new BlockFetcher({ host: client, providers, stallTimeoutMs: patientMs, onFault: f => faults.push(f) })
   const bytes = await readAll(c.root, fetcher.get, async (n) => { if (n === 5) await victim.stop() })
   assert.deepEqual(bytes, c.bytes)
-  assert.deepEqual(faults.map(f => [f.provider, f.kind]), [[victim.peerId, 'unreachable']])
-  assert.equal(fetcher.stats()[2]?.dropped, 'unreachable')
+  assert.deepEqual(faults.map(f => [f.provider, f.kind]), [[victim.peerId, 'unreachable']], 'reported once, however often it failed')
+  const stats = fetcher.stats()[2]
+  assert.equal(stats?.fault, 'unreachable')
+  assert.equal(stats?.dropped, undefined, 'not dropped for good: the pool\'s ejection and probation decide')
+  assert.ok(inPool(fetcher.pool, victim.peerId).errors >= 1)
 })
 
-test('a stalling provider: dropped after stallTimeoutMs, the fetch completes within it plus slack', async (t) => {
+test('a stalling provider: its requests time out after stallTimeoutMs and go elsewhere, the fetch completes within it plus slack', async (t) => {
   const { c, nodes, client } = await network()
   const good = nodes.slice(0, 2)
   let asked = 0
@@ -170,7 +213,9 @@ test('a stalling provider: dropped after stallTimeoutMs, the fetch completes wit
   assert.ok(asked > 0, 'the staller was asked')
   assert.ok(elapsed < stallTimeoutMs + 2 * baselineMs + 1000, `took ${elapsed} ms; without the staller ${baselineMs} ms`)
   assert.deepEqual(faults.map(f => [f.provider, f.kind]), [[staller.peerId, 'stall']])
-  assert.equal(fetcher.stats()[0]?.dropped, 'stall')
+  assert.equal(fetcher.stats()[0]?.fault, 'stall')
+  assert.equal(fetcher.stats()[0]?.blocks, 0)
+  assert.ok(inPool(fetcher.pool, staller.peerId).timeouts >= 1)
 })
 
 test('providers that do not hold a block are not at fault; the block is asked of the others', async (t) => {
@@ -182,6 +227,10 @@ test('providers that do not hold a block are not at fault; the block is asked of
   assert.deepEqual(await readAll(c.root, fetcher.get), c.bytes)
   assert.deepEqual(faults, [])
   assert.deepEqual(fetcher.stats().map(s => s.dropped), [undefined, undefined])
+  // "Not held" is neither a failure nor a latency sample: the partial holder is as good as before.
+  const seen = inPool(fetcher.pool, partial.peerId)
+  assert.ok(seen.state === 'active' && seen.errors === 0 && seen.timeouts === 0 && seen.consecutiveFailures === 0 && seen.ejections === 0, JSON.stringify(seen))
+  assert.ok(seen.ok <= 10, 'only the blocks it holds are answers')
   const nowhere = cidForBlock(rawCode, new Uint8Array([7]))
   await assert.rejects(fetcher.get(nowhere), (err: unknown) => {
     assert.ok(err instanceof ContentUnavailableError)
@@ -205,10 +254,13 @@ test('every provider gone: ContentUnavailableError naming the block and what eac
     return true
   })
   assert.deepEqual(faults.map(f => f.kind), ['unreachable', 'unreachable'])
-  // Later gets fail at once: the dropped providers are not dialled again.
-  const started = Date.now()
-  await assert.rejects(fetcher.get(c.root), /dropped earlier \(unreachable\)/)
-  assert.ok(Date.now() - started < 500)
+  // A later get asks them again (they may be back), fails the same way, and reports nothing new.
+  await assert.rejects(fetcher.get(c.root), (err: unknown) => {
+    assert.ok(err instanceof ContentUnavailableError)
+    for (const p of providers) assert.match(err.message, new RegExp(`${p.peerId}: unreachable`))
+    return true
+  })
+  assert.equal(faults.length, 2)
 })
 
 test('in-flight cap per provider, and the caller\'s signal is honoured', async (t) => {
@@ -232,4 +284,89 @@ test('in-flight cap per provider, and the caller\'s signal is honoured', async (
   setTimeout(() => { controller.abort() }, 10)
   await assert.rejects(pending, AbortedError)
   assert.equal(fetcher.stats()[0]?.dropped, undefined, 'an abort is not the provider\'s fault')
+})
+
+test('a provider that stalled is not dropped for good: after its ejection it is probed and used again', async (t) => {
+  const { client } = await network()
+  const c = await smallContent()
+  const blocks = byCid(c)
+  let stalling = true
+  const flaky = await honestNode(t, blocks, () => (stalling ? 60_000 : 0))
+  const good = await Promise.all([1, 2].map(async () => honestNode(t, blocks)))
+  const providers = [flaky, ...good].map(address)
+  // Ejected at its first timeout, many probes and a short memory: the whole cycle runs within the test.
+  const pool = createRoutingPool({ name: 'content:flaky', providers: providers.map(p => ({ id: p.peerId })), config: { ejectAfterConsecutiveFailures: 1, probationTrafficShare: 0.5, latencyDecayMs: 500 } })
+  const faults: Fault[] = []
+  const fetcher = new BlockFetcher({ host: client, providers, pool, stallTimeoutMs: 3000, onFault: f => faults.push(f) })
+  const got = await Promise.all(c.blocks.map(async b => fetcher.get(b.cid)))
+  assert.deepEqual(got, c.blocks.map(b => b.bytes))
+  assert.equal(fetcher.stats()[0]?.blocks, 0)
+  const stalled = inPool(pool, flaky.peerId)
+  assert.ok(stalled.timeouts >= 1 && stalled.ejections >= 1, JSON.stringify(stalled))
+  assert.deepEqual(faults.map(f => [f.provider, f.kind]), [[flaky.peerId, 'stall']], JSON.stringify(faults))
+
+  stalling = false
+  await new Promise(resolve => setTimeout(resolve, baseEjectionMs + 200))
+  for (let round = 0; round < 10 && (fetcher.stats()[0]?.blocks ?? 0) === 0; round++) {
+    assert.deepEqual(await readAll(c.root, fetcher.get), c.bytes)
+  }
+  assert.ok((fetcher.stats()[0]?.blocks ?? 0) > 0, 'the recovered provider serves blocks again')
+  assert.equal(inPool(pool, flaky.peerId).state, 'active')
+  assert.equal(faults.length, 1, JSON.stringify(faults))
+})
+
+test('a shared routing pool: its region is preferred, and its measurements are the fetcher\'s', async (t) => {
+  const { client } = await network()
+  const c = await smallContent()
+  const blocks = byCid(c)
+  const nodes = await Promise.all([1, 2, 3].map(async () => honestNode(t, blocks)))
+  const regions = ['eu-west', 'us-east', 'ap-south']
+  const providers = nodes.map(address)
+  const pool = createRoutingPool({ name: `content:${c.root.toString()}`, providers: providers.map((p, i) => ({ id: p.peerId, region: regions[i] as string })), region: 'eu-west' })
+  const fetcher = new BlockFetcher({ host: client, providers, pool, stallTimeoutMs: patientMs })
+  // One get at a time: nothing in flight, so the near provider wins unless it costs twice as much.
+  for (const b of c.blocks) assert.deepEqual(await fetcher.get(b.cid), b.bytes)
+  const stats = fetcher.stats()
+  assert.ok((stats[0]?.blocks ?? 0) > c.blocks.length / 2, `the near provider served most blocks (${stats.map(s => s.blocks).join('/')})`)
+  const snap = poolSnapshot(pool)
+  assert.equal(snap.calls, c.blocks.length)
+  for (const [i, s] of stats.entries()) {
+    const seen = snap.providers[i]
+    assert.equal(seen?.ok, s.blocks, 'every verified block is a success in the pool')
+    assert.equal(s.state, 'active')
+  }
+})
+
+test('a slow answer is hedged to another provider after the pool\'s p95; the first verified answer wins', async (t) => {
+  const { client } = await network()
+  const c = await smallContent()
+  const blocks = byCid(c)
+  const target = c.blocks.find(b => !b.cid.equals(c.root)) as Block
+  let slow = false
+  const near = await honestNode(t, blocks, cid => (slow && cid.equals(target.cid) ? 30_000 : 0))
+  const far = await honestNode(t, blocks)
+  const providers = [near, far].map(address)
+  // The near provider always wins the choice; every call earns a hedge; hedging starts after a few answers.
+  const pool = createRoutingPool({
+    name: 'content:hedge',
+    providers: [{ id: near.peerId, region: 'here' }, { id: far.peerId, region: 'there' }],
+    region: 'here',
+    config: { remoteRegionCostFactor: 1000, hedgeBudgetRatio: 1, minHedgeSamples: 5 }
+  })
+  const faults: Fault[] = []
+  const fetcher = new BlockFetcher({ host: client, providers, pool, stallTimeoutMs: patientMs, onFault: f => faults.push(f) })
+  assert.deepEqual(await readAll(c.root, fetcher.get), c.bytes)
+  const hedgesBefore = poolSnapshot(pool).hedges
+  const farBefore = fetcher.stats()[1]?.blocks ?? 0
+  slow = true
+  const started = Date.now()
+  assert.deepEqual(await fetcher.get(target.cid), target.bytes)
+  const elapsed = Date.now() - started
+  assert.ok(elapsed < 10_000, `answered by the hedge in ${elapsed} ms, not after the slow provider's 30 s`)
+  assert.equal(poolSnapshot(pool).hedges, hedgesBefore + 1)
+  assert.equal(fetcher.stats()[1]?.blocks, farBefore + 1, 'the far provider answered')
+  assert.ok(inPool(pool, near.peerId).cancelled >= 1, 'the slow request was cancelled, not failed')
+  assert.equal(inPool(pool, near.peerId).timeouts, 0)
+  assert.deepEqual(faults, [])
+  assert.equal(fetcher.stats()[0]?.inFlight, 0)
 })

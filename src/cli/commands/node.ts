@@ -25,6 +25,7 @@ export function nodeCommands (program: Command): void {
     .option('--capacity <size>', 'storage role: how much it stores, e.g. 10GiB', '10GiB')
     .option('--http <host:port>', 'gateway role: HTTP gateway listen address', '127.0.0.1:8080')
     .option('--cache <size>', 'gateway role: edge cache size on disk', '512MiB')
+    .option('--exit-with <pid>', 'stop when that process is gone (test and benchmark harnesses)')
     .addHelpText('after', `
 Roles:
   validator  votes in consensus if its key is in the genesis validator set (else follows the chain)
@@ -33,7 +34,7 @@ Roles:
   gateway    serves .key sites and /ipfs/<cid> over HTTP to ordinary browsers
 
 Example: keynet node start --roles storage --region eu-west --capacity 10GiB --data ./s1 --genesis genesis.json --bootstrap /ip4/…/p2p/…`)
-    .action(async (o: { roles: string, data: string, genesis?: string, listen?: string[], announce?: string[], bootstrap?: string[], apiListen: string, region?: string, capacity: string, http: string, cache: string }) => {
+    .action(async (o: { roles: string, data: string, genesis?: string, listen?: string[], announce?: string[], bootstrap?: string[], apiListen: string, region?: string, capacity: string, http: string, cache: string, exitWith?: string }) => {
       const roles = o.roles.split(',').map(r => r.trim()).filter(r => r !== '')
       for (const r of roles) if (!(knownRoles as readonly string[]).includes(r)) throw new Error(`unknown role "${r}"; known roles: ${knownRoles.join(', ')}`)
       const log = (line: string): void => { process.stdout.write(`${new Date().toISOString()} ${line}\n`) }
@@ -55,6 +56,10 @@ Example: keynet node start --roles storage --region eu-west --capacity 10GiB --d
       }
       process.once('SIGINT', () => shutdown('SIGINT'))
       process.once('SIGTERM', () => shutdown('SIGTERM'))
+      if (o.exitWith !== undefined) {
+        const watched = positive(o.exitWith, '--exit-with')
+        setInterval(() => { if (!isAlive(watched)) shutdown(`process ${watched} is gone`) }, 1000).unref()
+      }
     })
 }
 

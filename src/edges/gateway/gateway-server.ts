@@ -17,6 +17,7 @@ import {
   maxHeaderBytes, nameMaxAgeSeconds, requestTimeoutMs, retryAfterSeconds, stallTimeoutMs
 } from './constants.ts'
 import { cachedGetter, type CacheStats, type EdgeCache } from './edge-cache.ts'
+import type { HotCopies, HotCopiesStatus } from './hot-copies.ts'
 import { GatewayBusyError, MethodNotAllowedError } from './errors.ts'
 import { sendText, sendWhole } from './respond.ts'
 import { routeRequest } from './route.ts'
@@ -41,6 +42,8 @@ export interface GatewayServerInit {
   cache?: EdgeCache
   /** Paths of a name that its `service` record sends to a backend (`/api/...`), through the client. */
   forward?: ServiceForwarder
+  /** Extra local copies of hot content. */
+  hot?: HotCopies
   /** Receives one line per unexpected failure. */
   log?: (line: string) => void
   /** A response with no progress for this long is aborted (default `stallTimeoutMs`). */
@@ -69,6 +72,8 @@ export interface GatewayStatus {
   cache: CacheStats | null
   /** Completed responses by HTTP status code. */
   byStatus: Record<string, number>
+  /** Hot content: thresholds, the busiest roots, and the copy decisions made. */
+  hot?: HotCopiesStatus
 }
 
 const allowedMethods = 'GET, HEAD'
@@ -82,6 +87,7 @@ export class GatewayServer {
   private readonly resolver: NameResolver
   private readonly get: (root: CID) => BlockGetter
   private readonly forward: ServiceForwarder | undefined
+  private readonly hot: HotCopies | undefined
   private readonly cache: EdgeCache | undefined
   private readonly log: (line: string) => void
   private readonly stallTimeoutMs: number
@@ -95,8 +101,11 @@ export class GatewayServer {
     this.resolver = init.resolver
     this.cache = init.cache
     this.forward = init.forward
+    this.hot = init.hot
     const cache = init.cache
-    this.get = cache === undefined ? init.blocks : root => cachedGetter(cache, init.blocks(root))
+    const hot = init.hot
+    const base = cache === undefined ? init.blocks : (root: CID) => cachedGetter(cache, init.blocks(root))
+    this.get = hot === undefined ? base : root => hot.getter(root, base(root))
     this.log = init.log ?? (() => {})
     this.stallTimeoutMs = init.stallTimeoutMs ?? stallTimeoutMs
     this.server = createServer({
@@ -139,7 +148,8 @@ export class GatewayServer {
       active: this.active,
       aborted: this.aborted,
       cache: this.cache?.stats() ?? null,
-      byStatus: Object.fromEntries([...this.byStatus].sort((a, b) => a[0] - b[0]).map(([code, n]) => [String(code), n]))
+      byStatus: Object.fromEntries([...this.byStatus].sort((a, b) => a[0] - b[0]).map(([code, n]) => [String(code), n])),
+      ...(this.hot === undefined ? {} : { hot: this.hot.status() })
     }
   }
 
@@ -202,6 +212,7 @@ export class GatewayServer {
       root = route.cid
       cacheControl = `public, max-age=${immutableMaxAgeSeconds}, immutable`
     }
+    this.hot?.record(root)
     await serveContent(res, { head, headers: req.headers, route, query, root, cacheControl }, { get: this.get(root), signal, watchdog })
   }
 

@@ -1,15 +1,31 @@
 /**
- * Fetches the blocks of one piece of content from several storage providers at once. Each get
- * goes to the provider with the fewest requests in flight (ties: the lowest measured latency),
- * so the exporter's parallel reads spread over all of them. Every block is checked against its
- * CID. A provider that sends a wrong block, stalls past `stallTimeoutMs`, breaks the wire format
- * or cannot be reached is reported through `onFault` and dropped for this fetcher; the block is
- * asked of another provider and nothing else is restarted. A provider answering "not held" is
- * not at fault but is not asked for that block again.
+ * Fetches the blocks of one piece of content from several storage providers at once, choosing
+ * each block's provider with the routing core every kind of resource uses (`src/core/routing`,
+ * `docs/protocol/routing.md`): power of two choices on peak-EWMA latency × requests in flight ×
+ * region × recent failures, ejection with back-off and probation, and hedging after the pool's
+ * p95 within its hedge budget. Every block is checked against its CID before it is returned.
+ *
+ * How each answer counts in the pool:
+ * - a verified block: `success` (its latency is measured);
+ * - a wrong block: `wrong` — ejects the provider at once; this fetcher also never asks it again
+ *   (it lied), and reports the fault;
+ * - no answer within the stall timeout: `timeout`;
+ * - unreachable, a broken stream or message, a failed handler: `error`;
+ * - "not held": `fatal` — the request could not succeed there, so the provider is neither blamed
+ *   nor credited and no latency is measured (a partial holder is not a bad provider);
+ * - a hedge loser, or the caller giving up: `cancelled`.
+ * A provider that stalls or cannot be reached is no longer dropped for good: the pool ejects it
+ * after consecutive failures and lets it back in on probation.
+ *
+ * A block is asked of each provider at most once, and of every provider (an ejected one as a
+ * last resort) before the get fails with `ContentUnavailableError` naming what each did. Retries
+ * are not held to the pool's retry budget: blocks are small, every answer is verified, and the
+ * providers are bounded (`maxFetchProviders`).
  *
  * @example
  * ```ts
- * const fetcher = new BlockFetcher({ host, providers: [{ peerId, addrs }, …], onFault: (f) => { faults.append(f) } })
+ * const pool = client.pools.pool(`content:${root}`, holders.map(h => ({ id: h.peerId, region: h.region })))
+ * const fetcher = new BlockFetcher({ host, providers: holders.map(h => ({ peerId: h.peerId, addrs: h.addrs })), pool, onFault: (f) => { faults.append(f) } })
  * for await (const chunk of readFile(root, fetcher.get, { concurrency: 16 })) write(chunk)
  * console.table(fetcher.stats())
  * ```
@@ -18,12 +34,13 @@ import assert from 'node:assert/strict'
 import { MalformedMessageError, PayloadTooLargeError, TimeoutError, UnavailableError } from '../../foundations/errors.ts'
 import type { BlockGetter, CID } from '../../core/content/cid.ts'
 import { BlockMismatchError } from '../../core/content/errors.ts'
-import { AbortedError, HostNotStartedError, ProtocolViolationError, RemoteHandlerError, type P2PHost } from '../p2p/index.ts'
-import { BlockClient } from '../storage/block-client.ts'
 import {
-  defaultBlockRequestTimeoutMs, defaultMaxInFlightPerProvider, defaultStallTimeoutMs, latencySmoothing, maxFetchProviders, maxQueuedGets,
-  providerConnectTimeoutMs
-} from '../storage/constants.ts'
+  callStarted, choose, finished, hedgeDelayMs, started, takeHedgeToken, typicalLatencyMs, type Attempt, type OutcomeKind, type ProviderStatus
+} from '../../core/routing/index.ts'
+import { AbortedError, HostNotStartedError, ProtocolViolationError, RemoteHandlerError, type P2PHost } from '../p2p/index.ts'
+import { createRoutingPool, type RoutingPool } from '../routing/index.ts'
+import { BlockClient } from '../storage/block-client.ts'
+import { defaultBlockRequestTimeoutMs, defaultMaxInFlightPerProvider, defaultStallTimeoutMs, maxFetchProviders, maxQueuedGets, providerConnectTimeoutMs } from '../storage/constants.ts'
 import { ContentUnavailableError } from '../storage/errors.ts'
 import type { Fault, FaultKind } from './fault-log.ts'
 
@@ -32,6 +49,8 @@ export interface ProviderAddress {
   peerId: string
   /** Multiaddrs, with or without the trailing `/p2p/<peerId>`; empty when the host already knows how to reach it. */
   addrs: string[]
+  /** The region it runs in, when known (used only when the fetcher makes its own pool). */
+  region?: string
 }
 
 /** How a fetcher is set up. */
@@ -39,12 +58,22 @@ export interface BlockFetcherInit {
   host: P2PHost
   /** Providers holding the content (at most `maxFetchProviders`, each once). */
   providers: ProviderAddress[]
-  /** Called once per provider, when it is dropped for a fault. */
+  /**
+   * The routing pool of this content, members keyed by peer id (e.g. `pools.pool('content:<root>', …)`),
+   * so its measurements outlive the fetcher and show in `keynet top` and `/metrics`. Default: a pool of
+   * this fetcher's own. Members that later leave the pool are no longer asked.
+   */
+  pool?: RoutingPool
+  /** The client's region, for the fetcher's own pool (a given `pool` has its region already). */
+  region?: string
+  /** Called the first time a provider shows each kind of fault to this fetcher. */
   onFault?: (fault: Fault) => void
   /** A block request unanswered for this long is a stall (default `defaultStallTimeoutMs`). */
   stallTimeoutMs?: number
   /** Block requests in flight to one provider at a time (default `defaultMaxInFlightPerProvider`). */
   maxInFlightPerProvider?: number
+  /** Send a second request to another provider once a get is slower than the pool's p95, within the pool's hedge budget (default true). */
+  hedge?: boolean
 }
 
 /** What one provider has done for this fetcher. */
@@ -54,10 +83,14 @@ export interface ProviderStats {
   blocks: number
   /** Bytes of those blocks. */
   bytes: number
-  /** Requests that failed (faults and remote errors; "not held" answers are not failures). */
+  /** Requests that failed (faults and remote errors; "not held" answers and cancelled hedges are not failures). */
   failures: number
-  /** Why it was dropped, when it was. */
+  /** Set when this fetcher no longer asks it at all: only for a wrong block (it lied). */
   dropped?: FaultKind
+  /** The last fault it showed, if any. */
+  fault?: FaultKind
+  /** Where the routing pool has it now; undefined once it left the pool. */
+  state?: ProviderStatus
   /** Requests in flight now. */
   inFlight: number
   /** Mean time of its answered requests, in ms; undefined before the first answer. */
@@ -68,34 +101,57 @@ interface Provider {
   readonly peerId: string
   readonly addrs: string[]
   readonly client: BlockClient
+  /** This fetcher's requests to it now, dial included: the in-flight cap. */
   inFlight: number
   blocks: number
   bytes: number
   failures: number
   answered: number
   latencyTotalMs: number
-  /** Smoothed latency used to break ties; undefined until measured. */
-  latencyMs?: number
-  dropped?: FaultKind
-  connected?: Promise<void>
+  /** It sent a wrong block: never asked again by this fetcher. */
+  lied: boolean
+  lastFault?: FaultKind
+  /** Fault kinds already reported, so a flapping provider is reported once per kind. */
+  readonly reported: Set<FaultKind>
+  /** A dial under way, shared by the gets waiting for it. */
+  dialing?: Promise<void>
 }
 
-/** What asking one provider for one block gave. */
+/** What asking one provider for one block gave: the verified bytes, or what it did instead. */
 type Answer = { bytes: Uint8Array } | { outcome: string }
 
-/** A request is a stall once it takes this many times the typical latency (and the stall timeout). */
+/** One request for one block to one provider, from its slot to its end. */
+interface Run {
+  readonly provider: Provider
+  /** Aborted when another provider answered first or the get ended. */
+  readonly cancel: AbortController
+  /** The request as the pool counts it, once it is sent (after the dial). */
+  readonly sent: { attempt?: Attempt }
+  /** Frees its slot on the provider (once; when it ends, or when the get stops waiting for it). */
+  readonly release: () => void
+  /** Settles, never rejects: the answer, or the error the get must throw (the caller's abort, our host stopped). */
+  readonly ended: Promise<Answer | { error: unknown }>
+}
+
+/** A request is a stall once it takes this many times the pool's typical latency (and the stall timeout). */
 const stallLatencyMultiple = 8
+
+/** What a get hears next: one of its requests ended, or its hedge delay passed. */
+type Next = { run: Run, end: Answer | { error: unknown } } | { hedge: true }
 
 /** Spreads the gets of one piece of content over its providers, verified, with failover. */
 export class BlockFetcher {
   /** Fetches one verified block; throws `ContentUnavailableError` once every provider failed it. */
   readonly get: BlockGetter
   readonly #host: P2PHost
+  readonly #pool: RoutingPool
   readonly #providers: Provider[]
+  readonly #byId: Map<string, Provider>
   readonly #onFault: (fault: Fault) => void
   readonly #stallTimeoutMs: number
   readonly #maxInFlight: number
-  /** Gets waiting for a free slot; each is woken when a slot frees or a provider is dropped. */
+  readonly #hedge: boolean
+  /** Gets waiting for a free slot; each is woken when a request ends. */
   readonly #waiters = new Set<() => void>()
 
   constructor (init: BlockFetcherInit) {
@@ -105,136 +161,261 @@ export class BlockFetcher {
     this.#onFault = init.onFault ?? (() => {})
     this.#stallTimeoutMs = init.stallTimeoutMs ?? defaultStallTimeoutMs
     this.#maxInFlight = init.maxInFlightPerProvider ?? defaultMaxInFlightPerProvider
+    this.#hedge = init.hedge ?? true
     assert.ok(this.#stallTimeoutMs > 0 && this.#maxInFlight >= 1)
+    this.#pool = init.pool ?? createRoutingPool({
+      name: 'content',
+      providers: init.providers.map(p => (p.region === undefined ? { id: p.peerId } : { id: p.peerId, region: p.region })),
+      ...(init.region === undefined ? {} : { region: init.region })
+    })
+    for (const p of init.providers) assert.ok(this.#pool.state.providers.has(p.peerId), `provider ${p.peerId} is not in pool ${this.#pool.name}: its members must be the providers' peer ids`)
     this.#providers = init.providers.map(p => ({
       peerId: p.peerId,
       addrs: [...p.addrs],
-      // The fetcher's own stall signal ends a request first; the client's deadline is a backstop.
+      // The fetcher's own stall timer ends a request first; the client's deadline is a backstop.
       client: new BlockClient({ host: init.host, peerId: p.peerId, timeoutMs: Math.max(defaultBlockRequestTimeoutMs, 2 * this.#stallTimeoutMs) }),
       inFlight: 0,
       blocks: 0,
       bytes: 0,
       failures: 0,
       answered: 0,
-      latencyTotalMs: 0
+      latencyTotalMs: 0,
+      lied: false,
+      reported: new Set<FaultKind>()
     }))
+    this.#byId = new Map(this.#providers.map(p => [p.peerId, p]))
     this.get = async (cid, signal) => this.#get(cid, signal)
   }
 
-  /** Per provider: blocks and bytes delivered, failures, whether dropped, mean latency. */
+  /** The routing pool this fetcher chooses by (its own, or the one it was given). */
+  get pool (): RoutingPool {
+    return this.#pool
+  }
+
+  /** Per provider: blocks and bytes delivered, failures, its last fault, its routing state, mean latency. */
   stats (): ProviderStats[] {
     return this.#providers.map(p => {
       const s: ProviderStats = { peerId: p.peerId, blocks: p.blocks, bytes: p.bytes, failures: p.failures, inFlight: p.inFlight }
-      if (p.dropped !== undefined) s.dropped = p.dropped
+      if (p.lied) s.dropped = 'wrong-block'
+      if (p.lastFault !== undefined) s.fault = p.lastFault
+      const member = this.#pool.state.providers.get(p.peerId)
+      if (member !== undefined) s.state = member.status === 'ejected' && this.#pool.timers.now() >= member.ejectedUntilMs ? 'probation' : member.status
       if (p.answered > 0) s.avgLatencyMs = p.latencyTotalMs / p.answered
       return s
     })
   }
 
   async #get (cid: CID, signal?: AbortSignal): Promise<Uint8Array> {
-    /** What each provider asked did with this block. */
-    const outcomes = new Map<string, string>()
-    for (;;) {
-      const provider = await this.#acquire(cid, outcomes, signal)
-      let answer: Answer
-      try {
-        answer = await this.#ask(provider, cid, signal)
-      } finally {
-        provider.inFlight -= 1
-        this.#wake()
+    if (signal?.aborted === true) throw aborted(cid)
+    const { state, timers } = this.#pool
+    callStarted(state, timers.now())
+    /** What each provider asked did with this block ('asked' while its request runs). */
+    const asked = new Map<string, string>()
+    const runs = new Set<Run>()
+    let hedgeTimer: { fired: Promise<Next>, cancel: () => void } | undefined
+    try {
+      for (;;) {
+        if (runs.size === 0) {
+          runs.add(this.#launch(await this.#acquire(cid, asked, signal), cid, asked, signal))
+          const delayMs = this.#hedge && hedgeTimer === undefined ? hedgeDelayMs(state) : undefined
+          if (delayMs !== undefined) hedgeTimer = this.#timer(delayMs)
+        }
+        const waits: Array<Promise<Next>> = [...runs].map(async run => ({ run, end: await run.ended }))
+        if (hedgeTimer !== undefined) waits.push(hedgeTimer.fired)
+        const next = await Promise.race(waits)
+        if ('hedge' in next) {
+          hedgeTimer = { fired: new Promise(() => {}), cancel: () => {} } // once per get
+          const p = this.#select(asked, false)
+          if (typeof p === 'object' && takeHedgeToken(state, timers.now())) {
+            this.#pool.events.hedged(this.#pool.name)
+            p.inFlight += 1
+            runs.add(this.#launch(p, cid, asked, signal))
+          }
+          continue
+        }
+        runs.delete(next.run)
+        if ('error' in next.end) throw next.end.error
+        if ('bytes' in next.end) return next.end.bytes
+        asked.set(next.run.provider.peerId, next.end.outcome)
       }
-      if ('bytes' in answer) return answer.bytes
-      outcomes.set(provider.peerId, answer.outcome)
+    } finally {
+      hedgeTimer?.cancel()
+      // Requests still running lost (or the get failed): cancelled in the pool now, aborted on the wire.
+      for (const run of runs) {
+        this.#end(run.sent.attempt, 'cancelled')
+        run.cancel.abort(new AbortedError('another provider answered first'))
+        run.release()
+      }
     }
   }
 
   /**
-   * Takes a slot on the best provider not yet asked for this block, waiting while all of them
-   * are at their in-flight cap. Throws `ContentUnavailableError` when none is left.
+   * Takes a slot on the provider the pool chooses among those not yet asked for this block,
+   * waiting while all of them are at their in-flight cap. Throws `ContentUnavailableError` when
+   * none is left.
    */
-  async #acquire (cid: CID, outcomes: Map<string, string>, signal?: AbortSignal): Promise<Provider> {
+  async #acquire (cid: CID, asked: Map<string, string>, signal?: AbortSignal): Promise<Provider> {
     for (;;) {
-      if (signal?.aborted === true) throw new AbortedError(`the fetch of ${cid.toString()} was aborted`)
-      const candidates = this.#providers.filter(p => p.dropped === undefined && !outcomes.has(p.peerId))
-      if (candidates.length === 0) throw this.#unavailable(cid, outcomes)
-      let best: Provider | undefined
-      for (const p of candidates) {
-        if (p.inFlight >= this.#maxInFlight) continue
-        if (best === undefined || p.inFlight < best.inFlight || (p.inFlight === best.inFlight && (p.latencyMs ?? 0) < (best.latencyMs ?? 0))) best = p
-      }
-      if (best !== undefined) {
-        best.inFlight += 1
-        return best
+      if (signal?.aborted === true) throw aborted(cid)
+      const chosen = this.#select(asked, true)
+      if (chosen === 'none') throw this.#unavailable(cid, asked)
+      if (chosen !== 'wait') {
+        chosen.inFlight += 1 // in the same tick as the choice, so concurrent gets see the slot taken
+        return chosen
       }
       await this.#waitForSlot(cid, signal)
     }
   }
 
-  /** Asks one provider for one block; a fault drops the provider. Throws only on the caller's abort. */
-  async #ask (p: Provider, cid: CID, signal?: AbortSignal): Promise<Answer> {
+  /**
+   * The provider for the next request for a block, by the pool's choice among the candidates (not
+   * asked for it yet, not lying, still in the pool, not ejected) that have a free slot. When every
+   * candidate is ejected and `lastResort` allows, the one back soonest: a block must be asked
+   * everywhere before it is unavailable. 'wait' when the candidates are all at their cap (or all
+   * ejected and no last resort is wanted), 'none' when there are none.
+   */
+  #select (asked: ReadonlyMap<string, string>, lastResort: boolean): Provider | 'wait' | 'none' {
+    const { state, timers, random } = this.#pool
+    const now = timers.now()
+    const candidates = this.#providers.filter(p => !p.lied && !asked.has(p.peerId) && state.providers.has(p.peerId))
+    if (candidates.length === 0) return 'none'
+    const backAtMs = (p: Provider): number => {
+      const m = state.providers.get(p.peerId)
+      return m !== undefined && m.status === 'ejected' ? m.ejectedUntilMs : -Infinity
+    }
+    const selectable = candidates.filter(p => backAtMs(p) <= now)
+    if (selectable.length === 0 && !lastResort) return 'wait'
+    const free = (selectable.length > 0 ? selectable : candidates).filter(p => p.inFlight < this.#maxInFlight)
+    if (free.length === 0) return 'wait'
+    if (selectable.length === 0) return free.reduce((a, b) => (backAtMs(b) < backAtMs(a) ? b : a))
+    const freeIds = new Set(free.map(p => p.peerId))
+    const exclude = new Set([...state.providers.keys()].filter(id => !freeIds.has(id)))
+    const id = choose(state, now, random, exclude)
+    const chosen = id === undefined ? undefined : this.#byId.get(id)
+    assert.ok(chosen !== undefined, 'the pool chooses among free, selectable members')
+    return chosen
+  }
+
+  /** Starts asking `p` for `cid` on a slot the caller took; the slot is freed when the request ends. */
+  #launch (p: Provider, cid: CID, asked: Map<string, string>, signal?: AbortSignal): Run {
+    asked.set(p.peerId, 'asked')
+    const cancel = new AbortController()
+    const sent: Run['sent'] = {}
+    let released = false
+    const release = (): void => {
+      if (released) return
+      released = true
+      p.inFlight -= 1
+      this.#wake()
+    }
+    const ended = this.#ask(p, cid, sent, cancel.signal, signal)
+      .catch((error: unknown) => ({ error }))
+      .finally(release)
+    return { provider: p, cancel, sent, release, ended }
+  }
+
+  /**
+   * Asks one provider for one block and reports how it went to the pool. Throws only on the
+   * caller's abort or when our own host is down; `cancel` (a hedge lost) ends it quietly.
+   */
+  async #ask (p: Provider, cid: CID, sent: Run['sent'], cancel: AbortSignal, signal?: AbortSignal): Promise<Answer> {
+    const { timers } = this.#pool
+    const dialFromMs = timers.now()
     try {
-      await this.#connect(p, signal)
+      await this.#connect(p, signal === undefined ? cancel : AbortSignal.any([signal, cancel]))
     } catch (err) {
-      if (signal?.aborted === true) throw new AbortedError(`the fetch of ${cid.toString()} was aborted`)
+      if (signal?.aborted === true) throw aborted(cid)
+      if (cancel.aborted) return { outcome: 'cancelled' }
       if (isOwnHostDown(err)) throw err
       p.failures += 1
+      this.#end(this.#start(p, dialFromMs), 'error')
       this.#fault(p, cid, 'unreachable', err)
       return { outcome: `unreachable (${message(err)})` }
     }
-    const stall = AbortSignal.timeout(this.#stallAfterMs())
-    const started = performance.now()
+    // The dial is not part of the latency: it is paid once per provider, not per block.
+    const startedMs = timers.now()
+    const attempt = this.#start(p, startedMs)
+    sent.attempt = attempt
+    const stallMs = this.#stallAfterMs()
+    const stall = new AbortController()
+    const clearStall = timers.setTimer(() => { stall.abort(new TimeoutError(`no answer within ${stallMs} ms`)) }, stallMs)
     let bytes: Uint8Array | undefined
     try {
-      [bytes] = await p.client.get([cid], signal === undefined ? stall : AbortSignal.any([signal, stall]))
+      [bytes] = await p.client.get([cid], AbortSignal.any(signal === undefined ? [cancel, stall.signal] : [signal, cancel, stall.signal]))
     } catch (err) {
-      if (signal?.aborted === true) throw new AbortedError(`the fetch of ${cid.toString()} was aborted`)
-      if (isOwnHostDown(err)) throw err
+      if (signal?.aborted === true || cancel.aborted || (isOwnHostDown(err) && !stall.signal.aborted)) {
+        this.#end(attempt, 'cancelled')
+        if (signal?.aborted === true) throw aborted(cid)
+        if (cancel.aborted) return { outcome: 'cancelled' }
+        throw err
+      }
       p.failures += 1
-      const kind = faultKind(err, stall)
+      const kind = faultKind(err, stall.signal)
+      this.#end(attempt, kind === 'stall' ? 'timeout' : kind === 'wrong-block' ? 'wrong' : 'error')
       if (kind === undefined) return { outcome: `failed (${message(err)})` }
+      if (kind === 'wrong-block') p.lied = true
       this.#fault(p, cid, kind, err)
-      return { outcome: kind === 'stall' ? `stalled past ${this.#stallAfterMs()} ms` : `${kind} (${message(err)})` }
+      return { outcome: kind === 'stall' ? `stalled past ${stallMs} ms` : `${kind} (${message(err)})` }
+    } finally {
+      clearStall()
     }
-    const ms = performance.now() - started
     p.answered += 1
-    p.latencyTotalMs += ms
-    p.latencyMs = p.latencyMs === undefined ? ms : p.latencyMs * (1 - latencySmoothing) + ms * latencySmoothing
-    if (bytes === undefined) return { outcome: 'not held' }
+    p.latencyTotalMs += timers.now() - startedMs
+    if (bytes === undefined) {
+      this.#end(attempt, 'fatal')
+      return { outcome: 'not held' }
+    }
+    this.#end(attempt, 'success')
     p.blocks += 1
     p.bytes += bytes.byteLength
     return { bytes }
   }
 
-  /**
-   * How long a request may go unanswered: the configured stall timeout, stretched to a multiple
-   * of the typical latency seen so far, so a machine that is slow for everyone (a loaded host, a
-   * long link) does not drop honest providers one after another.
-   */
-  #stallAfterMs (): number {
-    const seen = this.#providers.flatMap(p => p.latencyMs === undefined ? [] : [p.latencyMs]).sort((a, b) => a - b)
-    const typical = seen[Math.floor(seen.length / 2)]
-    return typical === undefined ? this.#stallTimeoutMs : Math.max(this.#stallTimeoutMs, Math.ceil(stallLatencyMultiple * typical))
+  /** Records a request to `p` in the pool, unless it left the pool meanwhile. */
+  #start (p: Provider, atMs: number): Attempt | undefined {
+    const { state } = this.#pool
+    return state.providers.has(p.peerId) ? started(state, p.peerId, atMs) : undefined
   }
 
-  /** Dials the provider once (shared by every get); a failed dial is kept, so it fails fast after. */
-  async #connect (p: Provider, signal?: AbortSignal): Promise<void> {
-    p.connected ??= this.#dial(p)
-    if (signal === undefined) return p.connected
+  /** Reports how a request ended to the pool and its events (metrics), once. */
+  #end (attempt: Attempt | undefined, kind: OutcomeKind): void {
+    if (attempt === undefined || attempt.done) return
+    const { state, timers, events, name } = this.#pool
+    const now = timers.now()
+    const ejected = finished(state, attempt, kind, now)
+    events.request(name, attempt.providerId, kind === 'success' ? 'ok' : kind, Math.max(0, now - attempt.startedAtMs) / 1000)
+    if (ejected) events.ejected(name, attempt.providerId)
+  }
+
+  /**
+   * How long a request may go unanswered: the configured stall timeout, stretched to a multiple
+   * of the pool's typical latency, so a machine that is slow for everyone (a loaded host, a long
+   * link) does not fail honest providers one after another.
+   */
+  #stallAfterMs (): number {
+    const { state } = this.#pool
+    if (state.latencies.size === 0) return this.#stallTimeoutMs
+    return Math.max(this.#stallTimeoutMs, Math.ceil(stallLatencyMultiple * typicalLatencyMs(state)))
+  }
+
+  /** Makes sure the host is connected to `p`, dialling once for all the gets that need it now. */
+  async #connect (p: Provider, signal: AbortSignal): Promise<void> {
     signal.throwIfAborted()
+    if (p.addrs.length === 0 || this.#host.peers().includes(p.peerId)) return
+    p.dialing ??= this.#dial(p).finally(() => { p.dialing = undefined })
     let onAbort = (): void => {}
-    const aborted = new Promise<never>((_resolve, reject) => {
+    const abort = new Promise<never>((_resolve, reject) => {
       onAbort = () => { reject(signal.reason) }
       signal.addEventListener('abort', onAbort, { once: true })
     })
     try {
-      await Promise.race([p.connected, aborted])
+      await Promise.race([p.dialing, abort])
     } finally {
       signal.removeEventListener('abort', onAbort)
     }
   }
 
   async #dial (p: Provider): Promise<void> {
-    if (p.addrs.length === 0 || this.#host.peers().includes(p.peerId)) return
     let last: unknown
     for (const addr of p.addrs) {
       try {
@@ -248,11 +429,20 @@ export class BlockFetcher {
     throw last
   }
 
+  /** Reports a fault the first time `p` shows its kind; nothing after it lied (what follows, e.g. its connection cut, is the consequence). */
   #fault (p: Provider, cid: CID, kind: FaultKind, err: unknown): void {
-    if (p.dropped !== undefined) return
-    p.dropped = kind
-    this.#wake()
+    if (p.lied && kind !== 'wrong-block') return
+    p.lastFault = kind
+    if (p.reported.has(kind)) return
+    p.reported.add(kind)
     this.#onFault({ provider: p.peerId, cid, kind, detail: message(err) })
+  }
+
+  /** A one-shot timer on the pool's clock, as a promise that a get can race. */
+  #timer (ms: number): { fired: Promise<Next>, cancel: () => void } {
+    let cancel = (): void => {}
+    const fired = new Promise<Next>((resolve) => { cancel = this.#pool.timers.setTimer(() => { resolve({ hedge: true }) }, ms) })
+    return { fired, cancel }
   }
 
   async #waitForSlot (cid: CID, signal?: AbortSignal): Promise<void> {
@@ -265,7 +455,7 @@ export class BlockFetcher {
       }
       const onAbort = (): void => {
         this.#waiters.delete(done)
-        reject(new AbortedError(`the fetch of ${cid.toString()} was aborted`))
+        reject(aborted(cid))
       }
       this.#waiters.add(done)
       signal?.addEventListener('abort', onAbort, { once: true })
@@ -276,8 +466,8 @@ export class BlockFetcher {
     for (const w of [...this.#waiters]) w()
   }
 
-  #unavailable (cid: CID, outcomes: Map<string, string>): ContentUnavailableError {
-    const what = this.#providers.map(p => `${p.peerId}: ${outcomes.get(p.peerId) ?? `dropped earlier (${p.dropped ?? 'unknown'})`}`)
+  #unavailable (cid: CID, asked: ReadonlyMap<string, string>): ContentUnavailableError {
+    const what = this.#providers.map(p => `${p.peerId}: ${asked.get(p.peerId) ?? (p.lied ? 'dropped earlier (wrong-block)' : `left the routing pool ${this.#pool.name}`)}`)
     return new ContentUnavailableError(`block ${cid.toString()} is not available from any of the ${this.#providers.length} providers: ${what.join('; ') || 'none given'}; add providers that hold it or try again later`)
   }
 }
@@ -294,6 +484,10 @@ function faultKind (err: unknown, stall: AbortSignal): FaultKind | undefined {
 /** Our own host is stopped: no provider is at fault, and no other will do better. */
 function isOwnHostDown (err: unknown): boolean {
   return err instanceof HostNotStartedError || err instanceof AbortedError
+}
+
+function aborted (cid: CID): AbortedError {
+  return new AbortedError(`the fetch of ${cid.toString()} was aborted`)
 }
 
 function message (err: unknown): string {

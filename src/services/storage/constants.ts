@@ -43,8 +43,8 @@ export const defaultBlockRequestTimeoutMs = 20_000
 export const maxPins = 65_536
 
 /**
- * A provider that has not answered one block request within this long is dropped by the fetcher
- * and the block asked of another: an honest provider answers a 1 MiB block well within it.
+ * A block request unanswered this long is a stall: the block is asked of another provider and the
+ * routing pool counts a timeout against this one (stretched to 8× the typical latency once known).
  */
 export const defaultStallTimeoutMs = 2_000
 /** Block requests the fetcher keeps in flight to one provider at a time. */
@@ -55,8 +55,6 @@ export const providerConnectTimeoutMs = 5_000
 export const maxFetchProviders = 64
 /** Gets waiting for a free provider slot: past it a get fails at once instead of queueing. */
 export const maxQueuedGets = 4096
-/** Weight of the newest sample in a provider's smoothed latency. */
-export const latencySmoothing = 0.3
 
 /** Bytes of a fault log file; past it the oldest half of the entries is dropped. */
 export const maxFaultLogBytes = 1024 * 1024
@@ -69,4 +67,3 @@ assert.ok(maxGetCidsPerRequest * (maxCidBytes + 16) <= transferBatchSlackBytes, 
 assert.ok(maxPutBlocksPerRequest * (maxCidBytes + 16) <= transferBatchSlackBytes, 'the framing of a full put request fits the slack')
 assert.ok(maxGetRequestBytes <= maxMessageBytesCap && maxHasRequestBytes <= maxMessageBytesCap && maxPinResponseBytes <= maxMessageBytesCap)
 assert.ok(defaultStallTimeoutMs < defaultBlockRequestTimeoutMs)
-assert.ok(latencySmoothing > 0 && latencySmoothing <= 1)

@@ -4,19 +4,25 @@
 import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const main = join(root, 'src', 'cli', 'main.ts')
-const major = Number(process.versions.node.split('.')[0])
-let runtime = process.execPath
-if (major < 22) {
-  runtime = join(root, 'node_modules', 'node', 'bin', 'node')
+const [major, minor] = process.versions.node.split('.').map(Number)
+if (major > 22 || (major === 22 && minor >= 18)) {
+  // This Node strips TypeScript types by default: no second process (it costs half a second).
+  await import(pathToFileURL(main).href)
+} else {
+  reexec()
+}
+
+function reexec () {
+  const runtime = join(root, 'node_modules', 'node', 'bin', 'node')
   if (!existsSync(runtime)) {
     console.error('keynet: Node 22 or newer is needed; run `npm ci` in the Keynet folder to install it')
     process.exit(1)
   }
+  const result = spawnSync(runtime, ['--disable-warning=ExperimentalWarning', main, ...process.argv.slice(2)], { stdio: 'inherit' })
+  if (result.error) { console.error(`keynet: ${result.error.message}`); process.exit(1) }
+  process.exit(result.status ?? (result.signal ? 1 : 0))
 }
-const result = spawnSync(runtime, ['--disable-warning=ExperimentalWarning', main, ...process.argv.slice(2)], { stdio: 'inherit' })
-if (result.error) { console.error(`keynet: ${result.error.message}`); process.exit(1) }
-process.exit(result.status ?? (result.signal ? 1 : 0))

@@ -20,6 +20,7 @@ program
   .option('--json', 'print machine-readable JSON')
   .option('--from <identity>', 'keystore identity to sign with ("dev" = the devnet developer account)')
   .option('--home <dir>', 'Keynet home folder (default: KEYNET_HOME, else ~/.keynet)')
+  .version('0.1.0', '-V, --version')
   .showHelpAfterError()
   .exitOverride()
 

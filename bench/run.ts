@@ -1,12 +1,13 @@
 /**
  * `npm run bench`: every performance target of the open issues, measured on this machine in one
  * run, printed as a table with the target and the physical anchor beside each figure.
- * Options: --registrations N (default 10000), --quick (smaller runs), --only ledger|content (one
- * part alone; the default runs both).
+ * Options: --registrations N (default 10000), --quick (smaller runs), --only ledger|content|urp
+ * (one part alone; the default runs all), --json (the rows as JSON on stdout instead of the table).
  */
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { contentBench } from './content.ts'
+import { urpBench } from './urp.ts'
 import { ledgerBench, type BenchRow } from './ledger.ts'
 
 const args = process.argv.slice(2)
@@ -16,7 +17,7 @@ const flag = (name: string, fallback: number): number => {
   return i >= 0 ? Number(args[i + 1]) : fallback
 }
 
-const parts = ['ledger', 'content']
+const parts = ['ledger', 'content', 'urp']
 const onlyAt = args.indexOf('--only')
 const only = onlyAt >= 0 ? args[onlyAt + 1] : undefined
 if (only !== undefined && !parts.includes(only)) {
@@ -29,11 +30,13 @@ const log = (line: string): void => { process.stderr.write(`${line}\n`) }
 const rows: BenchRow[] = []
 if (runs('ledger')) rows.push(...await ledgerBench({ registrations: flag('--registrations', quick ? 3000 : 10_000), log }))
 if (runs('content')) rows.push(...await contentBench({ log, fileBytes: (quick ? 64 : 256) * 1024 * 1024 }))
+if (runs('urp')) rows.push(...await urpBench({ quick, log }))
 
-printTable(rows)
+if (args.includes('--json')) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`)
+else printTable(rows)
 
 // Component micro-benchmarks print their own tables.
-if (runs('ledger')) {
+if (runs('ledger') && !args.includes('--json')) {
   for (const script of ['auth-map.ts', 'p2p.ts']) {
     log(`\nbench: ${script}`)
     spawnSync(process.execPath, [fileURLToPath(new URL(script, import.meta.url))], { stdio: 'inherit' })

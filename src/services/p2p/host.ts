@@ -356,7 +356,7 @@ class Libp2pHost extends TypedEventEmitter<P2PHostEvents> implements P2PHost {
       const gone = new AbortController()
       const onClose = (): void => { gone.abort(new StreamFailedError('the requester went away')) }
       stream.addEventListener('close', onClose, { once: true })
-      const op = operationSignal({ timeoutMs, lifetime: AbortSignal.any([lifetime.signal, gone.signal]) })
+      const op = operationSignal({ timeoutMs, lifetime: lifetime.signal, also: gone.signal })
       try {
         await respond(stream, {
           maxRequestBytes,
@@ -427,7 +427,7 @@ class Libp2pHost extends TypedEventEmitter<P2PHostEvents> implements P2PHost {
       const duplex = new StreamDuplex(stream, from)
       // The handler's signal aborts when the stream fails, the deadline passes or the host stops;
       // the stream is aborted with it, so a handler that ignores its signal still ends.
-      const op = operationSignal({ timeoutMs, lifetime: AbortSignal.any([lifetime.signal, duplex.signal]) })
+      const op = operationSignal({ timeoutMs, lifetime: lifetime.signal, also: duplex.signal })
       const onAbort = (): void => { duplex.abort(op.reason()) }
       op.signal.addEventListener('abort', onAbort, { once: true })
       try {

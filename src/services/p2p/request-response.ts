@@ -165,21 +165,40 @@ function asError (err: unknown): Error {
  * One signal for an operation: the caller's, a deadline and the host's lifetime. `reason` maps
  * which one fired to the typed error to throw.
  */
-export function operationSignal (opts: { signal?: AbortSignal, timeoutMs: number, lifetime: AbortSignal }): { signal: AbortSignal, reason: () => Error, dispose: () => void } {
+/**
+ * A signal that aborts when any of `signals` does, linked by listeners that `dispose` removes.
+ * Not `AbortSignal.any`: Node keeps every signal combined with a long-lived one (the host's
+ * lifetime) as a dependant and walks them all each time one is collected, which under steady
+ * request load froze a node for seconds.
+ */
+export function linkSignals (signals: AbortSignal[]): { signal: AbortSignal, dispose: () => void } {
+  const c = new AbortController()
+  const offs: Array<() => void> = []
+  for (const s of signals) {
+    if (s.aborted) { c.abort(s.reason); break }
+    const on = (): void => { c.abort(s.reason) }
+    s.addEventListener('abort', on, { once: true })
+    offs.push(() => { s.removeEventListener('abort', on) })
+  }
+  return { signal: c.signal, dispose: () => { for (const off of offs) off() } }
+}
+
+export function operationSignal (opts: { signal?: AbortSignal, timeoutMs: number, lifetime: AbortSignal, also?: AbortSignal }): { signal: AbortSignal, reason: () => Error, dispose: () => void } {
   const deadline = new AbortController()
   const timer = setTimeout(() => { deadline.abort(new TimeoutError(`timed out after ${opts.timeoutMs} ms`)) }, opts.timeoutMs)
   timer.unref?.()
   const signals = [deadline.signal, opts.lifetime]
   if (opts.signal !== undefined) signals.push(opts.signal)
-  const signal = AbortSignal.any(signals)
+  if (opts.also !== undefined) signals.push(opts.also)
+  const linked = linkSignals(signals)
   return {
-    signal,
+    signal: linked.signal,
     reason: () => {
       if (opts.signal?.aborted === true) return abortError(opts.signal.reason)
       if (deadline.signal.aborted) return deadline.signal.reason as Error
       return new AbortedError('the host stopped')
     },
-    dispose: () => { clearTimeout(timer) }
+    dispose: () => { clearTimeout(timer); linked.dispose() }
   }
 }
 

@@ -22,6 +22,7 @@ import {
   InvalidSignatureError, MalformedMessageError, NameNotFoundError, NotOwnerError, UnavailableError
 } from '../../foundations/errors.ts'
 import { ProtocolViolationError, type DuplexLike, type P2PHost } from '../p2p/index.ts'
+import { linkSignals } from '../p2p/request-response.ts'
 import {
   decodeBindRequest, encodeBindResponse, encodeListResponse, encodeUnbindResponse, verifyChange, bindProtocol,
   type BindingStatus, type SignedChange
@@ -119,7 +120,17 @@ export class ServiceHost {
     this.#lifetime = new AbortController()
     this.#agents = createBackendAgents(this.#limits.maxConcurrentRequests)
     const host = this.#init.host
-    await host.handleStream(httpProtocol, async (stream, from, signal) => { await this.#serveHttp(stream, from, signal) }, {
+    await host.handleStream(httpProtocol, async (stream, from, signal) => {
+      const lifetime = this.#lifetime
+      if (lifetime === undefined) return
+      // Linked by listeners, not AbortSignal.any: see linkSignals.
+      const linked = linkSignals([signal, lifetime.signal])
+      try {
+        await this.#serveHttp(stream, from, linked.signal)
+      } finally {
+        linked.dispose()
+      }
+    }, {
       maxInboundStreams: maxHttpStreamsPerConnection,
       timeoutMs: maxExchangeMs
     })
@@ -163,7 +174,7 @@ export class ServiceHost {
     const lifetime = this.#lifetime
     const agents = this.#agents
     if (table === undefined || lifetime === undefined || agents === undefined) throw new UnavailableError('the service node is stopped')
-    const signal = AbortSignal.any([hostSignal, lifetime.signal])
+    const signal = hostSignal
     const penalise = (reason: string): void => { this.#init.host.penalise(from, `${httpProtocol}: ${reason}`) }
     const reader = new FrameReader(stream)
     const head = await readRequestHead(stream, reader, this.#limits, signal, penalise)

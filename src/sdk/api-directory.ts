@@ -13,11 +13,16 @@ import type { Directory, PinInfo, ProviderInfo, ResolvedName } from '../services
 
 /** The live provider list is reused for this long. */
 const providerCacheMs = 2000
+/** A verified name answer is reused for this long: a request per name, not a proof per request. */
+const nameCacheMs = 2000
+/** Names whose answers are kept. */
+const maxCachedNames = 1000
 
 export class ApiDirectory implements Directory {
   readonly api: ApiClient
   private trusted: Promise<Genesis> | undefined
   private cached: { at: number, providers: Promise<ProviderInfo[]> } | undefined
+  private readonly names = new Map<string, { at: number, answer: Promise<ResolvedName> }>()
 
   /** `genesis`: the validator set to trust; without it, the node's genesis on first use. */
   constructor (api: ApiClient, genesis?: Genesis) {
@@ -32,6 +37,17 @@ export class ApiDirectory implements Directory {
   }
 
   async resolveName (name: string, signal?: AbortSignal): Promise<ResolvedName> {
+    const now = Date.now()
+    const hit = this.names.get(name)
+    if (hit !== undefined && now - hit.at < nameCacheMs) return await hit.answer
+    const answer = this.verifiedName(name, signal)
+    answer.catch(() => { this.names.delete(name) })
+    this.names.set(name, { at: now, answer })
+    while (this.names.size > maxCachedNames) this.names.delete(this.names.keys().next().value!)
+    return await answer
+  }
+
+  private async verifiedName (name: string, signal?: AbortSignal): Promise<ResolvedName> {
     const [genesis, proof] = await Promise.all([this.genesis(), this.api.nameProof(name, signal)])
     const v = verifyNameProof(genesis, proof, name)
     if (v.entry === undefined) throw new NameNotFoundError(`${v.name} is not registered`)

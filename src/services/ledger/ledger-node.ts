@@ -248,7 +248,13 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
     const last = store.block(height)
     if (last === undefined) throw new Error(`store reports height ${height} but has no block there`)
     const header = decodeBlock(last.block).header
-    const state = authMapFrom(store.stateEntries())
+    // The store holds every key written since genesis; genesis entries never written since (a
+    // funded account that has not sent a transaction) come from the genesis itself. Genesis holds
+    // only accounts, and accounts are never deleted, so a stored entry always supersedes.
+    const entries = new Map<string, [Uint8Array, Uint8Array]>()
+    for (const [key, value] of base.state.entries()) entries.set(toHex(key), [key, value])
+    for (const [key, value] of store.stateEntries()) entries.set(toHex(key), [key, value])
+    const state = authMapFrom(entries.values())
     if (!equalBytes(state.root, header.stateRoot)) {
       throw new Error(`the stored state does not match block ${height}'s state root; the ledger store is damaged — remove ledger.db from the data folder (keep node-key.json) to resync from peers`)
     }

@@ -9,7 +9,7 @@ import { devnetParams, genesisToJson } from '../core/ledger/genesis.ts'
 import type { Genesis } from '../core/ledger/types.ts'
 import { peerIdOf } from '../services/p2p/index.ts'
 import { loadOrCreateNodeKey } from './node-key.ts'
-import { writeAtomically } from './node.ts'
+import { replaceFileSync } from '../services/store/atomic-file.ts'
 import { endorseProvider } from '../core/ledger/providers.ts'
 
 /** One node of a devnet as listed in `devnet.json`. */
@@ -186,7 +186,7 @@ export async function startDevnet (opts: DevnetOptions): Promise<{ file: DevnetF
   }
   const dev = devAccountKey(dir)
   const file: DevnetFile = { chainId, dir, genesis: genesisPath, devAccount: { address: toHex(addressOf(dev.publicKey)), keyFile: join(dir, 'dev-account.json') }, nodes }
-  writeAtomically(join(dir, devnetFileName), JSON.stringify(file, null, 2))
+  replaceFileSync(join(dir, devnetFileName), JSON.stringify(file, null, 2))
   return { file, children }
 }
 

@@ -1,6 +1,7 @@
-import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs'
+import { replaceFileSync } from '../services/store/atomic-file.ts'
 import { join, resolve } from 'node:path'
-import { fromHex, toHex } from '../foundations/bytes.ts'
+import { toHex } from '../foundations/bytes.ts'
 import { systemClock } from '../foundations/clock.ts'
 import { genesisFromJson } from '../core/ledger/genesis.ts'
 import type { Genesis } from '../core/ledger/types.ts'
@@ -131,7 +132,7 @@ export async function startNode (config: NodeConfig): Promise<RunningNode> {
     info.http = gateway.http
     parts.push(gateway)
   }
-  writeAtomically(join(dataDir, 'node.json'), JSON.stringify(info, null, 2))
+  replaceFileSync(join(dataDir, 'node.json'), JSON.stringify(info, null, 2))
   config.log(`node ${p2p.peerId} (${config.roles.join(',')}) api ${apiUrl} p2p ${info.p2p.join(' ')}`)
   let stopped = false
   return {
@@ -176,7 +177,4 @@ function splitHostPort (s: string, option: string): [string, number] {
   return [s.slice(0, i), port]
 }
 
-export function writeAtomically (path: string, text: string): void {
-  writeFileSync(`${path}.tmp`, text)
-  renameSync(`${path}.tmp`, path)
-}
+

@@ -50,17 +50,19 @@ export class HotContentTracker {
     t.at = now
     this.tracked.delete(key)
     this.tracked.set(key, t)
-    while (this.tracked.size > this.config.maxTracked) {
-      const oldest = [...this.tracked].find(([, v]) => !v.hot)
-      if (oldest === undefined) break
-      this.tracked.delete(oldest[0])
+    // On every request: forget the least recently requested root that is not hot, without copying the map.
+    if (this.tracked.size > this.config.maxTracked) {
+      for (const [k, v] of this.tracked) {
+        if (!v.hot) { this.tracked.delete(k); break }
+      }
     }
   }
 
   /** Which roots to copy and which copies to drop now. */
   decide (now: number): HotDecision[] {
     const out: HotDecision[] = []
-    let hot = [...this.tracked.values()].filter(t => t.hot).length
+    let hot = 0
+    for (const t of this.tracked.values()) if (t.hot) hot++
     for (const [key, t] of this.tracked) {
       const rate = this.decayed(t, now)
       if (!t.hot && rate >= this.config.hotPerSecond && hot < this.config.maxHot) {

@@ -15,7 +15,8 @@
  */
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
-import { appendFile, open, rename } from 'node:fs/promises'
+import { appendFile } from 'node:fs/promises'
+import { replaceFileDurably } from '../store/atomic-file.ts'
 import { systemClock, type Clock } from '../../foundations/clock.ts'
 import type { CID } from '../../core/content/cid.ts'
 import { maxFaultDetailChars, maxFaultLogBytes } from '../storage/constants.ts'
@@ -167,17 +168,7 @@ export class FaultLog {
   /** Queues a rewrite of the file with the entries held now (temporary file, then rename). */
   #rewrite (): void {
     const text = this.#entries.map(e => JSON.stringify(e.entry) + '\n').join('')
-    const tmp = `${this.path}.tmp`
-    this.#enqueue(async () => {
-      const file = await open(tmp, 'w')
-      try {
-        await file.writeFile(text)
-        await file.sync()
-      } finally {
-        await file.close()
-      }
-      await rename(tmp, this.path)
-    })
+    this.#enqueue(async () => { await replaceFileDurably(this.path, text) })
   }
 
   #enqueue (write: () => Promise<void>): void {

@@ -383,13 +383,7 @@ class Libp2pHost extends TypedEventEmitter<P2PHostEvents> implements P2PHost {
     const maxResponseBytes = opts.maxResponseBytes ?? defaultMaxResponseBytes
     assert.ok(maxResponseBytes >= 0 && maxResponseBytes <= maxMessageBytesCap, `maxResponseBytes must be within 0..${maxMessageBytesCap}`)
     if (data.byteLength > maxMessageBytesCap) throw new PayloadTooLargeError(`request of ${data.byteLength} bytes exceeds ${maxMessageBytesCap}`)
-    if (this.#standing.isBanned(peer)) throw new PeerBannedError(`peer ${peer} is banned`)
-    let id: PeerId
-    try {
-      id = peerIdFromString(peer)
-    } catch {
-      throw new PeerUnreachableError(`not a peer id: ${peer.slice(0, 80)}`)
-    }
+    const id = this.#dialablePeer(peer)
     const op = operationSignal({ signal: opts.signal, timeoutMs: opts.timeoutMs ?? defaultRequestTimeoutMs, lifetime: lifetime.signal })
     try {
       if (op.signal.aborted) throw op.reason()
@@ -446,17 +440,21 @@ class Libp2pHost extends TypedEventEmitter<P2PHostEvents> implements P2PHost {
     })
   }
 
+  /** The peer id to dial; throws for a banned peer or a string that is not a peer id. */
+  #dialablePeer (peer: string): PeerId {
+    if (this.#standing.isBanned(peer)) throw new PeerBannedError(`peer ${peer} is banned`)
+    try {
+      return peerIdFromString(peer)
+    } catch {
+      throw new PeerUnreachableError(`not a peer id: ${peer.slice(0, 80)}`)
+    }
+  }
+
   async openStream (peer: string, protocol: string, opts: OpenStreamOptions = {}): Promise<DuplexLike> {
     const node = this.#startedNode()
     const lifetime = this.#lifetime
     assert.ok(lifetime !== undefined)
-    if (this.#standing.isBanned(peer)) throw new PeerBannedError(`peer ${peer} is banned`)
-    let id: PeerId
-    try {
-      id = peerIdFromString(peer)
-    } catch {
-      throw new PeerUnreachableError(`not a peer id: ${peer.slice(0, 80)}`)
-    }
+    const id = this.#dialablePeer(peer)
     const op = operationSignal({ signal: opts.signal, timeoutMs: opts.timeoutMs ?? defaultRequestTimeoutMs, lifetime: lifetime.signal })
     let stream: Stream
     try {

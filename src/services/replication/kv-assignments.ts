@@ -3,7 +3,8 @@
  * names are learned from committed blocks (the state map has no prefix scan) and remembered in
  * `<data>/kv-names.json`, so a restarted node still syncs its shards.
  */
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
+import { replaceFileSync } from '../store/atomic-file.ts'
 import { toHex, utf8 } from '../../foundations/bytes.ts'
 import { getProvider } from '../../core/ledger/providers.ts'
 import type { LedgerNode, CommittedBlock } from '../ledger/ledger-node.ts'
@@ -71,8 +72,7 @@ export class KvAssignments {
       if (!mine && this.names.delete(name)) changed = true
     }
     if (changed) {
-      writeFileSync(`${this.file}.tmp`, JSON.stringify([...this.names]))
-      renameSync(`${this.file}.tmp`, this.file)
+      replaceFileSync(this.file, JSON.stringify([...this.names]))
     }
   }
 }

@@ -7,7 +7,8 @@
  * File format (`service-bindings.json`):
  * `{ "version": 1, "bindings": [{ name, pathPrefix, backend, owner (hex), time }], "unbinds": [{ name, pathPrefix, time }] }`
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { mkdir, readFile } from 'node:fs/promises'
+import { replaceFileDurably } from '../store/atomic-file.ts'
 import { dirname } from 'node:path'
 import { fromHex, toHex } from '../../foundations/bytes.ts'
 import type { Clock } from '../../foundations/clock.ts'
@@ -139,9 +140,7 @@ export class BindingTable {
     // Writes go one after the other, each of the state when it was queued at the latest.
     const write = this.#writing.then(async () => {
       await mkdir(dirname(this.#file), { recursive: true })
-      const tmp = `${this.#file}.tmp`
-      await writeFile(tmp, text)
-      await rename(tmp, this.#file)
+      await replaceFileDurably(this.#file, text)
     })
     this.#writing = write.catch(() => {})
     await write

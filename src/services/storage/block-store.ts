@@ -15,7 +15,8 @@
  */
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
-import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rm, stat, unlink } from 'node:fs/promises'
+import { replaceFileDurably } from '../store/atomic-file.ts'
 import { join } from 'node:path'
 import { MalformedMessageError, PayloadTooLargeError } from '../../foundations/errors.ts'
 import { blockMatches, parseCid, type Block, type CID } from '../../core/content/cid.ts'
@@ -238,25 +239,12 @@ export class BlockStore {
   }
 
   async #writeAtomically (path: string, bytes: Uint8Array): Promise<void> {
-    const tmp = join(this.#tmpDir(), randomUUID())
-    const file = await open(tmp, 'wx')
-    try {
-      await file.writeFile(bytes)
-      await file.sync()
-    } finally {
-      await file.close()
+    const shard = join(path, '..')
+    if (!this.#shards.has(shard)) {
+      await mkdir(shard, { recursive: true })
+      this.#shards.add(shard)
     }
-    try {
-      const shard = join(path, '..')
-      if (!this.#shards.has(shard)) {
-        await mkdir(shard, { recursive: true })
-        this.#shards.add(shard)
-      }
-      await rename(tmp, path)
-    } catch (err) {
-      await rm(tmp, { force: true })
-      throw err
-    }
+    await replaceFileDurably(path, bytes, join(this.#tmpDir(), randomUUID()))
   }
 
   /** Runs `op` once every earlier operation on `key` has settled. */
@@ -314,15 +302,7 @@ export class BlockStore {
   async #savePins (): Promise<void> {
     const write = async (): Promise<void> => {
       const text = JSON.stringify({ pins: [...this.#pins.keys()] })
-      const tmp = join(this.#tmpDir(), `pins-${randomUUID()}.json`)
-      const file = await open(tmp, 'wx')
-      try {
-        await file.writeFile(text)
-        await file.sync()
-      } finally {
-        await file.close()
-      }
-      await rename(tmp, this.#pinsPath())
+      await replaceFileDurably(this.#pinsPath(), text, join(this.#tmpDir(), `pins-${randomUUID()}.json`))
     }
     const done = this.#pinsWritten.then(write, write)
     this.#pinsWritten = done.catch(() => {})

@@ -34,8 +34,11 @@ export interface NodeConfig {
   api: string
   /** Genesis file; copied into the data folder on first start, read from there afterwards. */
   genesisFile?: string
-  /** With the storage or service role: where the node says it is and how much it stores. */
-  provider?: { region: string, capacityBytes: number }
+  /**
+   * With the storage or service role: where the node says it is and how much it stores, and where
+   * its HTTP block endpoint listens (`host:port`, `off` for none; default the libp2p listen host, any port).
+   */
+  provider?: { region: string, capacityBytes: number, blocksHttp?: string }
   /** With the gateway role: the HTTP gateway's listen address `host:port`, and its cache size. */
   gateway?: { listen: string, cacheBytes: number }
   log: (line: string) => void
@@ -121,7 +124,10 @@ export async function startNode (config: NodeConfig): Promise<RunningNode> {
     const capacityBytes = config.provider?.capacityBytes ?? 0
     const { registration, operator } = startRegistration(ctx, { kinds: [...kinds], region, capacityBytes })
     parts.push({ stop: () => { registration.stop() } })
-    if (kinds.includes('storage')) parts.push(await startStorage(ctx, registration, { region, capacityBytes }))
+    if (kinds.includes('storage')) {
+      const blocksHttp = config.provider?.blocksHttp ?? `${listenHostOf(config.listen)}:0`
+      parts.push(await startStorage(ctx, registration, { region, capacityBytes, blocksHttp: blocksHttp === 'off' ? 'off' : splitHostPort(blocksHttp, '--blocks-http') }))
+    }
     if (kinds.includes('service')) parts.push(await startService(ctx))
     info.region = region
     info.operator = operator
@@ -168,6 +174,15 @@ function totalFaults (log: FaultLog): { total: number, byKind: Record<string, nu
     for (const [kind, n] of Object.entries(counts.byKind)) out.byKind[kind] = (out.byKind[kind] ?? 0) + n
   }
   return out
+}
+
+/** The host of the first IP listen multiaddr (where the HTTP block endpoint listens by default). */
+function listenHostOf (listen: readonly string[]): string {
+  for (const a of listen) {
+    const m = /^\/(ip4|ip6)\/([^/]+)\//.exec(a)
+    if (m?.[2] !== undefined) return m[2]
+  }
+  return '127.0.0.1'
 }
 
 function splitHostPort (s: string, option: string): [string, number] {

@@ -27,6 +27,7 @@ import { Replicator } from '../services/replication/replicator.ts'
 import { RoutingPools } from '../services/routing/index.ts'
 import { ServiceHost } from '../services/service/index.ts'
 import { serveBlocks } from '../services/storage/block-protocol.ts'
+import { BlockHttpServer } from '../services/storage/block-http.ts'
 import { BlockStore } from '../services/storage/block-store.ts'
 
 /** What every role gets from the composition root. */
@@ -59,11 +60,17 @@ export function startRegistration (ctx: RoleContext, opts: { kinds: ProviderKind
 }
 
 /** Blocks and pins (served, pulled, repaired) and key-value shards (served, synced). */
-export async function startStorage (ctx: RoleContext, registration: ProviderRegistration, opts: { region: string, capacityBytes: number }): Promise<Role> {
+export async function startStorage (ctx: RoleContext, registration: ProviderRegistration, opts: { region: string, capacityBytes: number, blocksHttp: [string, number] | 'off' }): Promise<Role> {
   const { ledger, p2p, dataDir, log } = ctx
   const blocks = await BlockStore.open({ dir: join(dataDir, 'blocks'), capacityBytes: opts.capacityBytes })
   ctx.metrics.attach({ blockStore: blocks })
   const stopBlocks = await serveBlocks(p2p, blocks, ctx.key)
+  const blocksHttp = opts.blocksHttp === 'off' ? undefined : await BlockHttpServer.listen(blocks, { host: opts.blocksHttp[0], port: opts.blocksHttp[1] })
+  if (blocksHttp !== undefined) {
+    const addrs = blocksHttp.addrs(p2p.multiaddrs())
+    registration.setExtraAddrs(addrs)
+    log(`blocks over HTTP at ${addrs.join(' ')}`)
+  }
   const replicator = new Replicator({ ledger, host: p2p, store: blocks, registration, faults: ctx.faults, log })
   const kvStore = KvStore.open({ path: join(dataDir, 'kv.db') })
   const shards = new KvAssignments({ ledger, address: registration.address, file: join(dataDir, 'kv-names.json') })
@@ -83,6 +90,7 @@ export async function startStorage (ctx: RoleContext, registration: ProviderRegi
       shards.stop()
       replicator.stop()
       await stopKv()
+      await blocksHttp?.close()
       await stopBlocks()
       kvStore.close()
     }

@@ -21,7 +21,7 @@ import type { Genesis } from '../core/ledger/types.ts'
 import type { KeyPair } from '../foundations/crypto.ts'
 import type { FaultLog } from '../services/content/fault-log.ts'
 import { ApiDirectory } from './api-directory.ts'
-import { KeynetClient } from './keynet-client.ts'
+import { KeynetClient, type BlockTransport } from './keynet-client.ts'
 
 export interface ConnectOptions {
   /** A node's API base URL. */
@@ -32,13 +32,20 @@ export interface ConnectOptions {
   faults?: FaultLog
   /** Signs key-value writes: the name owner's key or a delegated one. */
   signer?: KeyPair
+  /** `libp2p`: never use providers' HTTP block endpoints (default `auto`: use them where announced). */
+  blockTransport?: BlockTransport
 }
 
 /** Connects to the network through one node's API; close it when done. */
 export async function connect (opts: ConnectOptions): Promise<KeynetClient> {
   const directory = new ApiDirectory(new ApiClient(opts.api), opts.genesis)
-  return await KeynetClient.withOwnHost({ directory, ...(opts.faults === undefined ? {} : { faults: opts.faults }), ...(opts.signer === undefined ? {} : { signer: opts.signer }) })
+  return await KeynetClient.withOwnHost({
+    directory,
+    ...(opts.faults === undefined ? {} : { faults: opts.faults }),
+    ...(opts.signer === undefined ? {} : { signer: opts.signer }),
+    ...(opts.blockTransport === undefined ? {} : { blockTransport: opts.blockTransport })
+  })
 }
 
 export { KeynetClient, ApiDirectory }
-export type { UploadOptions, UploadResult } from './keynet-client.ts'
+export type { BlockTransport, UploadOptions, UploadResult } from './keynet-client.ts'

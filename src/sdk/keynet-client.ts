@@ -14,6 +14,7 @@ import { RoutingPools } from '../services/routing/index.ts'
 import { ServiceClient } from '../services/service/index.ts'
 import { NoContentError } from '../services/content/errors.ts'
 import { maxFetchProviders } from '../services/storage/constants.ts'
+import { httpUrlOf } from '../services/storage/http-addr.ts'
 import { parseCid, type Block, type BlockGetter, type CID } from '../core/content/cid.ts'
 import { chooseHolders } from '../core/placement/choose-holders.ts'
 import { BlockFetcher } from '../services/content/block-fetcher.ts'
@@ -58,7 +59,12 @@ export interface KeynetClientInit {
   region?: string
   /** Stop the host on `close()` (a client that started its own). */
   ownsHost?: boolean
+  /** How blocks are fetched: over providers' HTTP block endpoints where they have one (`auto`, the default), or over libp2p only. */
+  blockTransport?: BlockTransport
 }
+
+/** How a client fetches blocks: `auto` uses a provider's HTTP block endpoint when it announces one, `libp2p` never does. */
+export type BlockTransport = 'auto' | 'libp2p'
 
 /** Fetchers kept for recently used roots. */
 const maxCachedFetchers = 64
@@ -71,6 +77,7 @@ export class KeynetClient {
   private readonly faults: FaultLog | undefined
   private readonly signer: KeyPair | undefined
   private readonly ownsHost: boolean
+  private readonly blockTransport: BlockTransport
   readonly pools: RoutingPools
   private readonly services: ServiceClient
   private readonly fetchers = new Map<string, { at: number, fetcher: Promise<BlockFetcher> }>()
@@ -81,18 +88,21 @@ export class KeynetClient {
     this.faults = init.faults
     this.signer = init.signer
     this.ownsHost = init.ownsHost ?? false
+    this.blockTransport = init.blockTransport ?? 'auto'
     this.pools = init.pools ?? new RoutingPools(init.region === undefined ? {} : { region: init.region })
     this.services = new ServiceClient({ host: init.host })
   }
 
   /** Starts a client libp2p host (loopback-reachable, no peer exchange) for a process without a node. */
-  static async withOwnHost (init: { directory: Directory, faults?: FaultLog, signer?: KeyPair, region?: string }): Promise<KeynetClient> {
+  static async withOwnHost (init: { directory: Directory, faults?: FaultLog, signer?: KeyPair, region?: string, blockTransport?: BlockTransport }): Promise<KeynetClient> {
     const host = await createP2PHost({ secretKey: generateKeyPair().secretKey, listen: ['/ip4/127.0.0.1/tcp/0'], peerExchange: false })
     await host.start()
     return new KeynetClient({ ...init, host, ownsHost: true })
   }
 
   async close (): Promise<void> {
+    for (const { fetcher } of this.fetchers.values()) fetcher.then(f => { f.close() }, () => {})
+    this.fetchers.clear()
     if (this.ownsHost) await this.host.stop()
   }
 
@@ -186,7 +196,12 @@ export class KeynetClient {
     const fetcher = this.blocksFor(root, signal).then(r => r.fetcher)
     fetcher.catch(() => { this.fetchers.delete(key) })
     this.fetchers.set(key, { at: now, fetcher })
-    while (this.fetchers.size > maxCachedFetchers) this.fetchers.delete(this.fetchers.keys().next().value!)
+    while (this.fetchers.size > maxCachedFetchers) {
+      const [oldest, entry] = this.fetchers.entries().next().value!
+      this.fetchers.delete(oldest)
+      // Gets still running on it keep their connections until they end: the sockets close when idle.
+      entry.fetcher.then(f => { setTimeout(() => { f.close() }, fetcherTtlMs).unref() }, () => {})
+    }
     return await fetcher
   }
 
@@ -206,7 +221,10 @@ export class KeynetClient {
     const chosen = providers.slice(0, maxFetchProviders)
     const fetcher = new BlockFetcher({
       host: this.host,
-      providers: chosen.map(p => ({ peerId: p.peerId, addrs: dialAddrs(p), region: p.region })),
+      providers: chosen.map(p => {
+        const httpUrl = this.blockTransport === 'auto' ? httpUrlOf(p.addrs) : undefined
+        return { peerId: p.peerId, addrs: dialAddrs(p), region: p.region, ...(httpUrl === undefined ? {} : { httpUrl }) }
+      }),
       // Content blocks are chosen by the same routing core as services, measured per root.
       pool: this.pools.pool(`content:${root.toString()}`, chosen.map(p => ({ id: p.peerId, region: p.region }))),
       onFault: (f: Fault) => { this.faults?.append(f) }

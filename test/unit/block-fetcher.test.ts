@@ -11,7 +11,8 @@ import { readFile } from '../../src/core/content/read-file.ts'
 import { AbortedError, createP2PHost, type P2PHost } from '../../src/services/p2p/index.ts'
 import { BlockStore } from '../../src/services/storage/block-store.ts'
 import { serveBlocks } from '../../src/services/storage/block-protocol.ts'
-import { decodeGetRequest, encodeGetResponse, getProtocol } from '../../src/services/storage/block-messages.ts'
+import { decodeGetRequest, decodeRawGetRequest, encodeGetResponse, getProtocol, getRawProtocol } from '../../src/services/storage/block-messages.ts'
+import { encodeBlockFrames } from '../../src/services/storage/block-frames.ts'
 import { ContentUnavailableError } from '../../src/services/storage/errors.ts'
 import { BlockFetcher, type ProviderAddress } from '../../src/services/content/block-fetcher.ts'
 import { FaultLog, type Fault } from '../../src/services/content/fault-log.ts'
@@ -57,10 +58,11 @@ async function storageNode (t: Ctx, blocks: Block[]): Promise<P2PHost> {
   return host
 }
 
-/** A provider that speaks the get protocol its own way (answers from `answer`). */
-async function fakeNode (t: Ctx, answer: (cids: CID[], signal: AbortSignal) => Promise<Array<Uint8Array | undefined>>): Promise<P2PHost> {
+/** A provider that speaks the raw-framed get protocol its own way (answers from `answer`); `legacy`: only the CBOR get/1. */
+async function fakeNode (t: Ctx, answer: (cids: CID[], signal: AbortSignal) => Promise<Array<Uint8Array | undefined>>, legacy = false): Promise<P2PHost> {
   const host = await startHost(t)
-  await host.handle(getProtocol, async (request, _from, signal) => encodeGetResponse(await answer(decodeGetRequest(request), signal)))
+  if (legacy) await host.handle(getProtocol, async (request, _from, signal) => encodeGetResponse(await answer(decodeGetRequest(request), signal)))
+  else await host.handle(getRawProtocol, async (request, _from, signal) => encodeBlockFrames(await answer(decodeRawGetRequest(request), signal)))
   return host
 }
 
@@ -268,12 +270,14 @@ test('every provider gone: ContentUnavailableError naming the block and what eac
 test('in-flight cap per provider, and the caller\'s signal is honoured', async (t) => {
   const { c, client } = await network()
   const blocks = byCid(c)
+  // Blocks asked of the node at once (one batch request may carry several).
   let now = 0
   let most = 0
   const slow = await fakeNode(t, async (cids) => {
-    most = Math.max(most, ++now)
+    now += cids.length
+    most = Math.max(most, now)
     await new Promise(resolve => setTimeout(resolve, 30))
-    now--
+    now -= cids.length
     return cids.map(cid => blocks.get(cid.toString()))
   })
   const fetcher = new BlockFetcher({ host: client, providers: [address(slow)], stallTimeoutMs: patientMs, maxInFlightPerProvider: 2 })
@@ -371,4 +375,17 @@ test('a slow answer is hedged to another provider after the pool\'s p95; the fir
   assert.equal(inPool(pool, near.peerId).timeouts, 0)
   assert.deepEqual(faults, [])
   assert.equal(fetcher.stats()[0]?.inFlight, 0)
+})
+
+test('a node that serves only the CBOR get/1 (an older version) is asked over it, verified, and a liar among such nodes is still caught', async (t) => {
+  const { client } = await network()
+  const c = await smallContent()
+  const blocks = byCid(c)
+  const legacy = await fakeNode(t, async cids => cids.map(cid => blocks.get(cid.toString())), true)
+  const liar = await fakeNode(t, async cids => cids.map(() => new Uint8Array(16 * 1024)), true)
+  const faults: Fault[] = []
+  const fetcher = new BlockFetcher({ host: client, providers: [address(liar), address(legacy)], stallTimeoutMs: patientMs, onFault: f => faults.push(f) })
+  assert.deepEqual(await readAll(c.root, fetcher.get), c.bytes)
+  assert.deepEqual(faults.map(f => [f.provider, f.kind]), [[liar.peerId, 'wrong-block']])
+  assert.equal(fetcher.stats()[1]?.blocks, c.blocks.length)
 })

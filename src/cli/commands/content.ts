@@ -14,7 +14,7 @@ import { canonicalName } from '../../core/names/grammar.ts'
 import { FaultLog } from '../../services/content/fault-log.ts'
 import { scanLocal } from '../../services/content/import-fs.ts'
 import { ApiDirectory } from '../../sdk/api-directory.ts'
-import { KeynetClient } from '../../sdk/keynet-client.ts'
+import { KeynetClient, type BlockTransport } from '../../sdk/keynet-client.ts'
 import { CliContext, type GlobalOptions } from '../context.ts'
 import { ProgressBar } from '../progress.ts'
 import { positive } from './name.ts'
@@ -41,8 +41,9 @@ export function contentCommands (program: Command, globals: () => GlobalOptions)
   program.command('get <target>')
     .description('fetch name.key/path or <cid>/path, verified block by block, from several providers at once')
     .option('-o, --output <path>', 'write here (a folder for folders; default: stdout for files)')
+    .option('--no-http', "fetch over libp2p only, not over providers' HTTP block endpoints")
     .addHelpText('after', '\nExamples:\n  keynet get mysite.key/docs/guide.pdf -o guide.pdf\n  keynet get bafybei…/index.html')
-    .action(async (target: string, o: { output?: string }) => {
+    .action(async (target: string, o: { output?: string, http: boolean }) => {
       const ctx = new CliContext(globals())
       await withContent(ctx, target, async ({ entry, get, label, client }) => {
         const started = performance.now()
@@ -68,7 +69,7 @@ export function contentCommands (program: Command, globals: () => GlobalOptions)
           ctx.print({ target: label, cid: entry.cid.toString(), bytes: done, ms: Math.round(performance.now() - started), providers: stats },
             () => `saved ${label} (${formatBytes(done)}, ${entry.cid.toString()}) to ${o.output}, verified, from ${stats.filter(s => s.blocks > 0).length} providers`)
         }
-      })
+      }, o.http ? 'auto' : 'libp2p')
     })
 
   program.command('fetch <url>')
@@ -162,25 +163,26 @@ async function upload (ctx: CliContext, path: string, o: { replicas: number, reg
 }
 
 /** The SDK client over the CLI's node API, trusting the same validator set as `--verify`; `signer` for writes. */
-export async function openClient (ctx: CliContext, opts: { signer?: boolean } = {}): Promise<KeynetClient> {
+export async function openClient (ctx: CliContext, opts: { signer?: boolean, blockTransport?: BlockTransport } = {}): Promise<KeynetClient> {
   const api = ctx.api()
   const signer = opts.signer === true ? (await ctx.signer()).key : undefined
   return await KeynetClient.withOwnHost({
     directory: new ApiDirectory(api, await ctx.trustedGenesis(api)),
     faults: new FaultLog(join(ctx.home, 'faults.jsonl')),
-    ...(signer === undefined ? {} : { signer })
+    ...(signer === undefined ? {} : { signer }),
+    ...(opts.blockTransport === undefined ? {} : { blockTransport: opts.blockTransport })
   })
 }
 
 interface Resolved { entry: Entry, get: BlockGetter, label: string, client: { fetcherStats: () => Array<{ peerId: string, blocks: number, bytes: number }> } }
 
 /** Resolves `name.key/path`, `key://name.key/path` or `<cid>/path`, the name through a verified proof. */
-async function withContent (ctx: CliContext, target: string, use: (r: Resolved) => Promise<void>): Promise<void> {
+async function withContent (ctx: CliContext, target: string, use: (r: Resolved) => Promise<void>, blockTransport: BlockTransport = 'auto'): Promise<void> {
   const stripped = target.replace(/^key:\/\//, '').replace(/^\/+/, '')
   const slash = stripped.indexOf('/')
   const head = slash < 0 ? stripped : stripped.slice(0, slash)
   const path = slash < 0 ? '' : stripped.slice(slash + 1)
-  const client = await openClient(ctx)
+  const client = await openClient(ctx, { blockTransport })
   try {
     const root = head.toLowerCase().endsWith('.key') ? (await client.resolve(head)).cid : parseCid(head)
     const { get, fetcher } = await client.blocksFor(root)

@@ -23,6 +23,7 @@ export function nodeCommands (program: Command): void {
     .option('--api-listen <host:port>', 'HTTP API listen address', '127.0.0.1:7700')
     .option('--region <region>', 'storage/service roles: the region this node is in, e.g. eu-west')
     .option('--capacity <size>', 'storage role: how much it stores, e.g. 10GiB', '10GiB')
+    .option('--blocks-http <host:port>', 'storage role: HTTP block endpoint listen address, or "off" (default: the libp2p listen host, any free port)')
     .option('--http <host:port>', 'gateway role: HTTP gateway listen address', '127.0.0.1:8080')
     .option('--cache <size>', 'gateway role: edge cache size on disk', '512MiB')
     .option('--exit-with <pid>', 'stop when that process is gone (test and benchmark harnesses)')
@@ -34,7 +35,7 @@ Roles:
   gateway    serves .key sites and /ipfs/<cid> over HTTP to ordinary browsers
 
 Example: keynet node start --roles storage --region eu-west --capacity 10GiB --data ./s1 --genesis genesis.json --bootstrap /ip4/…/p2p/…`)
-    .action(async (o: { roles: string, data: string, genesis?: string, listen?: string[], announce?: string[], bootstrap?: string[], apiListen: string, region?: string, capacity: string, http: string, cache: string, exitWith?: string }) => {
+    .action(async (o: { roles: string, data: string, genesis?: string, listen?: string[], announce?: string[], bootstrap?: string[], apiListen: string, region?: string, capacity: string, blocksHttp?: string, http: string, cache: string, exitWith?: string }) => {
       const roles = o.roles.split(',').map(r => r.trim()).filter(r => r !== '')
       for (const r of roles) if (!(knownRoles as readonly string[]).includes(r)) throw new Error(`unknown role "${r}"; known roles: ${knownRoles.join(', ')}`)
       const log = (line: string): void => { process.stdout.write(`${new Date().toISOString()} ${line}\n`) }
@@ -46,7 +47,7 @@ Example: keynet node start --roles storage --region eu-west --capacity 10GiB --d
         bootstrap: o.bootstrap ?? [],
         api: o.apiListen,
         ...(o.genesis === undefined ? {} : { genesisFile: o.genesis }),
-        ...(roles.includes('storage') || roles.includes('service') ? { provider: { region: requiredRegion(o.region), capacityBytes: roles.includes('storage') ? parseBytes(o.capacity, '--capacity') : 0 } } : {}),
+        ...(roles.includes('storage') || roles.includes('service') ? { provider: { region: requiredRegion(o.region), capacityBytes: roles.includes('storage') ? parseBytes(o.capacity, '--capacity') : 0, ...(o.blocksHttp === undefined ? {} : { blocksHttp: o.blocksHttp }) } } : {}),
         ...(roles.includes('gateway') ? { gateway: { listen: o.http, cacheBytes: parseBytes(o.cache, '--cache') } } : {}),
         log
       })

@@ -5,6 +5,11 @@
  * region × recent failures, ejection with back-off and probation, and hedging after the pool's
  * p95 within its hedge budget. Every block is checked against its CID before it is returned.
  *
+ * A provider that announces an HTTP block endpoint (`/ip4/…/tcp/…/http` among its addresses) is
+ * asked over plain keep-alive HTTP (storage/block-http.ts), the others over libp2p
+ * (`/keynet/blocks/get/2`). Either way the gets made for one provider in the same turn of the event
+ * loop travel as one batch request (batched-gets.ts), each block settling as it arrives.
+ *
  * How each answer counts in the pool:
  * - a verified block: `success` (its latency is measured);
  * - a wrong block: `wrong` — ejects the provider at once; this fetcher also never asks it again
@@ -40,7 +45,12 @@ import {
 import { AbortedError, HostNotStartedError, ProtocolViolationError, RemoteHandlerError, type P2PHost } from '../p2p/index.ts'
 import { createRoutingPool, type RoutingPool } from '../routing/index.ts'
 import { BlockClient } from '../storage/block-client.ts'
-import { defaultBlockRequestTimeoutMs, defaultMaxInFlightPerProvider, defaultStallTimeoutMs, maxFetchProviders, maxQueuedGets, providerConnectTimeoutMs } from '../storage/constants.ts'
+import { HttpBlockClient } from '../storage/block-http-client.ts'
+import {
+  defaultBlockRequestTimeoutMs, defaultMaxInFlightPerProvider, defaultStallTimeoutMs, maxFetchProviders, maxHttpCidsPerRequest, maxQueuedGets,
+  maxRawGetCidsPerRequest, providerConnectTimeoutMs
+} from '../storage/constants.ts'
+import { BatchedGets } from './batched-gets.ts'
 import { ContentUnavailableError } from '../storage/errors.ts'
 import type { Fault, FaultKind } from './fault-log.ts'
 
@@ -49,6 +59,8 @@ export interface ProviderAddress {
   peerId: string
   /** Multiaddrs, with or without the trailing `/p2p/<peerId>`; empty when the host already knows how to reach it. */
   addrs: string[]
+  /** Base URL of its HTTP block endpoint (`http://ip:port`); without one it is asked over libp2p. */
+  httpUrl?: string
   /** The region it runs in, when known (used only when the fetcher makes its own pool). */
   region?: string
 }
@@ -100,7 +112,10 @@ export interface ProviderStats {
 interface Provider {
   readonly peerId: string
   readonly addrs: string[]
-  readonly client: BlockClient
+  /** Its HTTP block endpoint, when it has one; else it is asked over libp2p. */
+  readonly http?: HttpBlockClient
+  /** Gets to it, batched per turn of the event loop over HTTP or libp2p. */
+  readonly gets: BatchedGets
   /** This fetcher's requests to it now, dial included: the in-flight cap. */
   inFlight: number
   blocks: number
@@ -131,6 +146,11 @@ interface Run {
   readonly release: () => void
   /** Settles, never rejects: the answer, or the error the get must throw (the caller's abort, our host stopped). */
   readonly ended: Promise<Answer | { error: unknown }>
+}
+
+/** The counters of a provider new to a fetcher. */
+function fresh (): Pick<Provider, 'inFlight' | 'blocks' | 'bytes' | 'failures' | 'answered' | 'latencyTotalMs' | 'lied' | 'reported'> {
+  return { inFlight: 0, blocks: 0, bytes: 0, failures: 0, answered: 0, latencyTotalMs: 0, lied: false, reported: new Set<FaultKind>() }
 }
 
 /** A request is a stall once it takes this many times the pool's typical latency (and the stall timeout). */
@@ -169,29 +189,28 @@ export class BlockFetcher {
       ...(init.region === undefined ? {} : { region: init.region })
     })
     for (const p of init.providers) assert.ok(this.#pool.state.providers.has(p.peerId), `provider ${p.peerId} is not in pool ${this.#pool.name}: its members must be the providers' peer ids`)
-    this.#providers = init.providers.map(p => ({
-      peerId: p.peerId,
-      addrs: [...p.addrs],
+    this.#providers = init.providers.map(p => {
+      const http = p.httpUrl === undefined ? undefined : new HttpBlockClient({ url: p.httpUrl })
       // The fetcher's own stall timer ends a request first; the client's deadline is a backstop.
-      client: new BlockClient({ host: init.host, peerId: p.peerId, timeoutMs: Math.max(defaultBlockRequestTimeoutMs, 2 * this.#stallTimeoutMs) }),
-      inFlight: 0,
-      blocks: 0,
-      bytes: 0,
-      failures: 0,
-      answered: 0,
-      latencyTotalMs: 0,
-      lied: false,
-      reported: new Set<FaultKind>()
-    }))
+      const libp2p = new BlockClient({ host: init.host, peerId: p.peerId, timeoutMs: Math.max(defaultBlockRequestTimeoutMs, 2 * this.#stallTimeoutMs) })
+      const gets = http === undefined
+        ? new BatchedGets(async (cids, signal, onBlock) => { await libp2p.getBatch(cids, signal, onBlock) }, maxRawGetCidsPerRequest)
+        : new BatchedGets(async (cids, signal, onBlock) => { await http.getBatch(cids, signal, onBlock) }, maxHttpCidsPerRequest)
+      return { peerId: p.peerId, addrs: [...p.addrs], ...(http === undefined ? {} : { http }), gets, ...fresh() }
+    })
     this.#byId = new Map(this.#providers.map(p => [p.peerId, p]))
     this.get = async (cid, signal) => this.#get(cid, signal)
+  }
+
+  /** Closes the HTTP connections kept alive to providers (gets still running fail). */
+  close (): void {
+    for (const p of this.#providers) p.http?.close()
   }
 
   /** The routing pool this fetcher chooses by (its own, or the one it was given). */
   get pool (): RoutingPool {
     return this.#pool
   }
-
   /** Per provider: blocks and bytes delivered, failures, its last fault, its routing state, mean latency. */
   stats (): ProviderStats[] {
     return this.#providers.map(p => {
@@ -322,7 +341,7 @@ export class BlockFetcher {
     const { timers } = this.#pool
     const dialFromMs = timers.now()
     try {
-      await this.#connect(p, signal === undefined ? cancel : AbortSignal.any([signal, cancel]))
+      if (p.http === undefined) await this.#connect(p, signal === undefined ? cancel : AbortSignal.any([signal, cancel]))
     } catch (err) {
       if (signal?.aborted === true) throw aborted(cid)
       if (cancel.aborted) return { outcome: 'cancelled' }
@@ -341,7 +360,7 @@ export class BlockFetcher {
     const clearStall = timers.setTimer(() => { stall.abort(new TimeoutError(`no answer within ${stallMs} ms`)) }, stallMs)
     let bytes: Uint8Array | undefined
     try {
-      [bytes] = await p.client.get([cid], AbortSignal.any(signal === undefined ? [cancel, stall.signal] : [signal, cancel, stall.signal]))
+      bytes = await p.gets.get(cid, AbortSignal.any(signal === undefined ? [cancel, stall.signal] : [signal, cancel, stall.signal]))
     } catch (err) {
       if (signal?.aborted === true || cancel.aborted || (isOwnHostDown(err) && !stall.signal.aborted)) {
         this.#end(attempt, 'cancelled')

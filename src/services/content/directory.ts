@@ -13,6 +13,7 @@ import type { NameRecords } from '../../core/ledger/types.ts'
 import { parseName } from '../../core/names/grammar.ts'
 import type { LedgerNode } from '../ledger/ledger-node.ts'
 import { peerIdOfPublicKey } from '../p2p/index.ts'
+import { p2pAddrs } from '../storage/http-addr.ts'
 
 /** A name as a verified answer: its owner, record version and records. */
 export interface ResolvedName {
@@ -47,9 +48,9 @@ export interface Directory {
   pin: (cid: string, signal?: AbortSignal) => Promise<PinInfo | undefined>
 }
 
-/** Multiaddrs with the peer id appended, ready to dial. */
+/** Its libp2p multiaddrs with the peer id appended, ready to dial (HTTP endpoints left out). */
 export function dialAddrs (p: ProviderInfo): string[] {
-  return p.addrs.map(a => `${a}/p2p/${p.peerId}`)
+  return p2pAddrs(p.addrs).map(a => `${a}/p2p/${p.peerId}`)
 }
 
 /** The directory of a node that follows the chain itself. */

@@ -9,6 +9,7 @@ import { toHex, utf8 } from '../../foundations/bytes.ts'
 import { getProvider } from '../../core/ledger/providers.ts'
 import type { LedgerNode, CommittedBlock } from '../ledger/ledger-node.ts'
 import { peerIdOfPublicKey } from '../p2p/index.ts'
+import { p2pAddrs } from '../storage/http-addr.ts'
 import type { HeldShard, ReplicaAddress } from '../kv/kv-replicator.ts'
 import type { HeldShards } from '../kv/kv-protocol.ts'
 
@@ -57,7 +58,7 @@ export class KvAssignments {
       const p = getProvider(view, hexBytes(h))
       if (p === undefined) return []
       const peerId = peerIdOfPublicKey(p.node)
-      return [{ peerId, addrs: p.addrs.map(a => `${a}/p2p/${peerId}`) }]
+      return [{ peerId, addrs: p2pAddrs(p.addrs).map(a => `${a}/p2p/${peerId}`) }]
     })
   }
 

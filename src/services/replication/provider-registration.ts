@@ -39,6 +39,9 @@ export class ProviderRegistration {
   private readonly wallet: NodeWallet
   private timers: NodeJS.Timeout[] = []
   private sentAt = 0
+  /** Addresses registered besides the host's libp2p ones (the HTTP block endpoint). */
+  private extraAddrs: string[] = []
+  private checking: NodeJS.Timeout | undefined
 
   constructor (init: ProviderRegistrationInit) {
     this.init = init
@@ -48,11 +51,7 @@ export class ProviderRegistration {
 
   start (): void {
     const { ledger } = this.init
-    const registration = setInterval(() => {
-      if (this.upToDate(getProvider(ledger.view(), this.address))) { clearInterval(registration); return }
-      if (ledger.canGossipTxs && Date.now() - this.sentAt > registrationPatienceMs) this.register()
-    }, registrationCheckMs)
-    this.timers.push(registration)
+    this.watchEntry()
     const heartbeatMs = Math.min(maxHeartbeatMs, Math.floor(ledger.chain.genesis.params.providerTimeoutMs / heartbeatsPerTimeout))
     this.timers.push(setInterval(() => { this.heartbeat() }, heartbeatMs))
   }
@@ -60,6 +59,25 @@ export class ProviderRegistration {
   stop (): void {
     for (const t of this.timers) clearInterval(t)
     this.timers = []
+    clearInterval(this.checking)
+    this.checking = undefined
+  }
+
+  /** Registers these addresses too (after the host's own), re-registering if the entry is already on the ledger. */
+  setExtraAddrs (addrs: readonly string[]): void {
+    this.extraAddrs = [...addrs]
+    this.sentAt = 0
+    if (this.timers.length > 0) this.watchEntry()
+  }
+
+  /** Compares the ledger entry with what it should be until they match, registering when they do not. */
+  private watchEntry (): void {
+    const { ledger } = this.init
+    clearInterval(this.checking)
+    this.checking = setInterval(() => {
+      if (this.upToDate(getProvider(ledger.view(), this.address))) { clearInterval(this.checking); this.checking = undefined; return }
+      if (ledger.canGossipTxs && Date.now() - this.sentAt > registrationPatienceMs) this.register()
+    }, registrationCheckMs)
   }
 
   /** Sends a transaction from the node's key; logs (with the fix) instead of throwing. */
@@ -74,7 +92,7 @@ export class ProviderRegistration {
   }
 
   private addrs (): string[] {
-    return this.init.host.multiaddrs().map(stripPeer)
+    return [...this.init.host.multiaddrs().map(stripPeer), ...this.extraAddrs]
   }
 
   private upToDate (entry: ProviderEntry | undefined): boolean {

@@ -20,6 +20,7 @@ import { peerIdOfPublicKey } from '../p2p/index.ts'
 import { BlockFetcher } from '../content/block-fetcher.ts'
 import type { FaultLog } from '../content/fault-log.ts'
 import type { BlockStore } from '../storage/block-store.ts'
+import { httpUrlOf, p2pAddrs } from '../storage/http-addr.ts'
 
 export interface ReplicatorInit {
   ledger: LedgerNode
@@ -138,13 +139,14 @@ export class Replicator {
     this.init.log(`pulled ${cidText}: ${blocks} blocks, ${bytes} bytes from ${others.length} holders in ${Date.now() - started} ms`)
   }
 
-  private holderPeers (pin: PinEntry): Array<{ peerId: string, addrs: string[] }> {
+  private holderPeers (pin: PinEntry): Array<{ peerId: string, addrs: string[], httpUrl?: string }> {
     const view = this.init.ledger.view()
     return pin.holders.flatMap(h => {
       const p = getProvider(view, h)
       if (p === undefined) return []
       const peerId = peerIdOfPublicKey(p.node)
-      return [{ peerId, addrs: p.addrs.map(a => `${a}/p2p/${peerId}`) }]
+      const httpUrl = httpUrlOf(p.addrs)
+      return [{ peerId, addrs: p2pAddrs(p.addrs).map(a => `${a}/p2p/${peerId}`), ...(httpUrl === undefined ? {} : { httpUrl }) }]
     })
   }
 

@@ -17,14 +17,15 @@ import assert from 'node:assert/strict'
 import { MalformedMessageError } from '../../foundations/errors.ts'
 import { blockMatches, type Block, type CID } from '../../core/content/cid.ts'
 import { BlockMismatchError } from '../../core/content/errors.ts'
-import { publicKeyFromPeerId, type P2PHost } from '../p2p/index.ts'
+import { ProtocolUnsupportedError, publicKeyFromPeerId, type P2PHost } from '../p2p/index.ts'
 import {
   decodeGetResponse, decodeHasResponse, decodePinResponse, decodePutResponse, encodeCidList, encodePinRequest,
-  encodePutRequest, getProtocol, hasProtocol, pinProtocol, putProtocol
+  encodePutRequest, getProtocol, getRawProtocol, hasProtocol, pinProtocol, putProtocol
 } from './block-messages.ts'
+import { BlockFrameReader } from './block-frames.ts'
 import {
   defaultBlockRequestTimeoutMs, maxBatchMessageBytes, maxGetCidsPerRequest, maxHasCidsPerRequest, maxPinResponseBytes,
-  maxPutBlocksPerRequest, maxTransferBatchBytes, pinHandlerTimeoutMs
+  maxPutBlocksPerRequest, maxRawGetCidsPerRequest, maxTransferBatchBytes, pinHandlerTimeoutMs
 } from './constants.ts'
 import { ReceiptInvalidError } from './errors.ts'
 import { verifyReceipt, type PlacementReceipt } from './placement-receipt.ts'
@@ -54,6 +55,8 @@ export class BlockClient {
   readonly publicKey: Uint8Array
   readonly #host: P2PHost
   readonly #timeoutMs: number
+  /** The node answered that it does not serve get/2. */
+  #noRawGet = false
 
   constructor (init: BlockClientInit) {
     const publicKey = init.publicKey ?? publicKeyFromPeerId(init.peerId)
@@ -86,6 +89,43 @@ export class BlockClient {
       }
     }
     return out
+  }
+
+  /**
+   * Asks for `cids` over `/keynet/blocks/get/2` (raw framing, blocks sliced out of the answer
+   * without copies) and calls `onBlock` for each, in order, once it matched its CID (`undefined`:
+   * not held). Asks again for what an answer left out. Throws at the first failure; wrong bytes
+   * throw `BlockMismatchError` and penalise the node. A node that does not serve get/2 (an older
+   * version) is asked over get/1 from then on.
+   */
+  async getBatch (cids: readonly CID[], signal: AbortSignal, onBlock: (index: number, bytes: Uint8Array | undefined) => void): Promise<void> {
+    if (this.#noRawGet) {
+      for (const [i, bytes] of (await this.get(cids, signal)).entries()) onBlock(i, bytes)
+      return
+    }
+    let done = 0
+    while (done < cids.length) {
+      const asked = cids.slice(done, done + maxRawGetCidsPerRequest)
+      let response: Uint8Array
+      try {
+        response = await this.#host.request(this.peerId, getRawProtocol, encodeCidList(asked), { signal, timeoutMs: this.#timeoutMs, maxResponseBytes: maxBatchMessageBytes })
+      } catch (err) {
+        if (!(err instanceof ProtocolUnsupportedError) || done > 0) throw err
+        this.#noRawGet = true
+        return await this.getBatch(cids, signal, onBlock)
+      }
+      const reader = new BlockFrameReader(asked.length)
+      const blocks = this.#checked(() => reader.push(response))
+      if (blocks.length === 0 || !reader.atBoundary) throw this.#fault(new MalformedMessageError(`${this.peerId} answered a get of ${asked.length} blocks with ${blocks.length === 0 ? 'none' : 'a cut frame'}`))
+      for (const bytes of blocks) {
+        const cid = cids[done] as CID
+        if (bytes !== undefined && !blockMatches(cid, bytes)) {
+          throw this.#fault(new BlockMismatchError(`${this.peerId} sent bytes for ${cid.toString()} that do not hash to it`))
+        }
+        onBlock(done, bytes)
+        done += 1
+      }
+    }
   }
 
   /** Sends blocks in batches of at most `maxTransferBatchBytes`; resolves what became of each. */

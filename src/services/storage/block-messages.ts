@@ -4,6 +4,7 @@
  * | protocol | request | response |
  * |---|---|---|
  * | `/keynet/blocks/get/1` | `[cid, …]` (≤ `maxGetCidsPerRequest`) | `[bytes \| null, …]` in request order, `null` = not held; may stop early when the next block would pass `maxTransferBatchBytes` (ask again for the rest) |
+ * | `/keynet/blocks/get/2` | `[cid, …]` (≤ `maxRawGetCidsPerRequest`) | raw frames (block-frames.ts) for a prefix of the CIDs asked, at least one; stops before `maxTransferBatchBytes` would be passed |
  * | `/keynet/blocks/put/1` | `[[cid, bytes], …]` (≤ `maxPutBlocksPerRequest`, ≤ `maxTransferBatchBytes` of blocks) | `[null \| "ErrorName: reason", …]`, `null` = stored |
  * | `/keynet/blocks/pin/1` | `cid` (the root) | `{ receipt }` (see placement-receipt.ts) or `{ missing: [cid, …] }` (≤ `maxMissingListed`) |
  * | `/keynet/blocks/has/1` | `[cid, …]` (≤ `maxHasCidsPerRequest`) | `[bool, …]` in request order |
@@ -16,13 +17,15 @@ import * as shape from '../../foundations/shape.ts'
 import type { Block, CID } from '../../core/content/cid.ts'
 import { maxBlockBytes } from '../../core/content/constants.ts'
 import {
-  maxGetCidsPerRequest, maxHasCidsPerRequest, maxMissingListed, maxPutBlocksPerRequest, maxPutErrorChars
+  maxGetCidsPerRequest, maxHasCidsPerRequest, maxMissingListed, maxPutBlocksPerRequest, maxPutErrorChars, maxRawGetCidsPerRequest
 } from './constants.ts'
 import { receiptFromWire, receiptToWire, type PlacementReceipt } from './placement-receipt.ts'
 import { cidFromWire, cidListFromWire } from './wire-cid.ts'
 
 /** Fetch blocks by CID. */
 export const getProtocol = '/keynet/blocks/get/1'
+/** Fetch blocks by CID, answered raw-framed (block-frames.ts): same request as get/1, no CBOR around the bytes. */
+export const getRawProtocol = '/keynet/blocks/get/2'
 /** Store blocks on the node. */
 export const putProtocol = '/keynet/blocks/put/1'
 /** Ask the node to pin a root whose whole DAG it holds, for a signed receipt. */
@@ -41,6 +44,11 @@ export function encodeCidList (cids: readonly CID[]): Uint8Array {
 /** Decodes a get request. */
 export function decodeGetRequest (bytes: Uint8Array): CID[] {
   return cidListFromWire(decode(bytes), 'get request', maxGetCidsPerRequest)
+}
+
+/** Decodes a get/2 request. */
+export function decodeRawGetRequest (bytes: Uint8Array): CID[] {
+  return cidListFromWire(decode(bytes), 'get request', maxRawGetCidsPerRequest)
 }
 
 /** Decodes a has request. */

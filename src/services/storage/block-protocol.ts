@@ -1,5 +1,5 @@
 /**
- * The block protocols a storage node serves over the p2p host — get, put, pin and has (wire
+ * The block protocols a storage node serves over the p2p host — get (CBOR and raw-framed), put, pin and has (wire
  * formats in block-messages.ts). A peer that sends a malformed message or a block whose bytes do
  * not hash to its CID is penalised; nothing it sent in that request is stored.
  *
@@ -14,13 +14,14 @@
 import { systemClock, type Clock } from '../../foundations/clock.ts'
 import type { KeyPair } from '../../foundations/crypto.ts'
 import { MalformedMessageError } from '../../foundations/errors.ts'
-import { blockMatches } from '../../core/content/cid.ts'
+import { blockMatches, type CID } from '../../core/content/cid.ts'
 import { BlockMismatchError } from '../../core/content/errors.ts'
 import type { P2PHost, RequestHandler } from '../p2p/index.ts'
 import {
-  decodeGetRequest, decodeHasRequest, decodePinRequest, decodePutRequest, encodeGetResponse, encodeHasResponse,
-  encodePinResponse, encodePutResponse, getProtocol, hasProtocol, pinProtocol, putProtocol
+  decodeGetRequest, decodeHasRequest, decodePinRequest, decodePutRequest, decodeRawGetRequest, encodeGetResponse, encodeHasResponse,
+  encodePinResponse, encodePutResponse, getProtocol, getRawProtocol, hasProtocol, pinProtocol, putProtocol
 } from './block-messages.ts'
+import { encodeBlockFrames } from './block-frames.ts'
 import type { BlockStore } from './block-store.ts'
 import {
   blockHandlerTimeoutMs, maxBatchMessageBytes, maxGetRequestBytes, maxHasRequestBytes, maxMissingListed,
@@ -30,7 +31,7 @@ import { signReceipt } from './placement-receipt.ts'
 
 export { BlockClient, type BlockClientInit, type PinResult, type PutOutcome } from './block-client.ts'
 export { verifyReceipt, type PlacementReceipt } from './placement-receipt.ts'
-export { getProtocol, hasProtocol, pinProtocol, putProtocol } from './block-messages.ts'
+export { getProtocol, getRawProtocol, hasProtocol, pinProtocol, putProtocol } from './block-messages.ts'
 
 /** The part of a block store the protocols use. */
 export type ServedStore = Pick<BlockStore, 'get' | 'put' | 'has' | 'pin' | 'inventory'>
@@ -42,7 +43,7 @@ export interface ServeBlocksOptions {
 }
 
 /**
- * Serves `/keynet/blocks/{get,put,pin,has}/1` from `store`, signing placement receipts with
+ * Serves `/keynet/blocks/{get,put,pin,has}/1` and `/keynet/blocks/get/2` from `store`, signing placement receipts with
  * `nodeKey` (the node's ed25519 key pair; receipts name its public key). Resolves to a function
  * that stops serving them.
  */
@@ -57,20 +58,21 @@ export async function serveBlocks (host: P2PHost, store: ServedStore, nodeKey: K
     }
   }
 
-  const get: RequestHandler = async (request, _from, signal) => {
-    const cids = decodeGetRequest(request)
+  /** The blocks of a get, stopping before the batch would overflow (the client asks again for the rest); always the first. */
+  const readBatch = async (cids: CID[], signal: AbortSignal): Promise<Array<Uint8Array | undefined>> => {
     const blocks: Array<Uint8Array | undefined> = []
     let payloadBytes = 0
     for (const cid of cids) {
       signal.throwIfAborted()
       const bytes = await store.get(cid)
-      // Always answer the first; stop before the batch would overflow (the client asks again).
       if (bytes !== undefined && blocks.length > 0 && payloadBytes + bytes.byteLength > maxTransferBatchBytes) break
       blocks.push(bytes)
       payloadBytes += bytes?.byteLength ?? 0
     }
-    return encodeGetResponse(blocks)
+    return blocks
   }
+  const get: RequestHandler = async (request, _from, signal) => encodeGetResponse(await readBatch(decodeGetRequest(request), signal))
+  const getRaw: RequestHandler = async (request, _from, signal) => encodeBlockFrames(await readBatch(decodeRawGetRequest(request), signal))
 
   const put: RequestHandler = async (request, _from, signal) => {
     const blocks = decodePutRequest(request)
@@ -110,10 +112,11 @@ export async function serveBlocks (host: P2PHost, store: ServedStore, nodeKey: K
   }
 
   await host.handle(getProtocol, penalising(getProtocol, get), { maxRequestBytes: maxGetRequestBytes, timeoutMs: blockHandlerTimeoutMs })
+  await host.handle(getRawProtocol, penalising(getRawProtocol, getRaw), { maxRequestBytes: maxGetRequestBytes, timeoutMs: blockHandlerTimeoutMs })
   await host.handle(putProtocol, penalising(putProtocol, put), { maxRequestBytes: maxBatchMessageBytes, timeoutMs: blockHandlerTimeoutMs })
   await host.handle(pinProtocol, penalising(pinProtocol, pin), { maxRequestBytes: maxGetRequestBytes, timeoutMs: pinHandlerTimeoutMs })
   await host.handle(hasProtocol, penalising(hasProtocol, has), { maxRequestBytes: maxHasRequestBytes, timeoutMs: blockHandlerTimeoutMs })
   return async () => {
-    for (const protocol of [getProtocol, putProtocol, pinProtocol, hasProtocol]) await host.unhandle(protocol)
+    for (const protocol of [getProtocol, getRawProtocol, putProtocol, pinProtocol, hasProtocol]) await host.unhandle(protocol)
   }
 }

@@ -39,6 +39,26 @@ export const pinHandlerTimeoutMs = 120_000
 /** Default deadline of one block request made by a `BlockClient`. */
 export const defaultBlockRequestTimeoutMs = 20_000
 
+/** CIDs asked for in one `/keynet/blocks/get/2` request: the answer may stop early at `maxTransferBatchBytes` (the client asks again for the rest). */
+export const maxRawGetCidsPerRequest = 64
+
+/** CIDs asked for in one HTTP block request: the URL stays under ~4 KiB (a base32 CIDv1 is 59 characters). */
+export const maxHttpCidsPerRequest = 64
+/** Characters of an HTTP block request's URL: a full list of CIDs and the path. */
+export const maxHttpBlockUrlChars = maxHttpCidsPerRequest * 130 + 64
+/** HTTP block requests a storage node answers at once; past it, 503 with Retry-After. */
+export const maxConcurrentHttpBlockRequests = 64
+/** Open connections to a storage node's HTTP block endpoint; past it, new ones are closed. */
+export const maxHttpBlockConnections = 256
+/** A client must send its request headers within this (slowloris). */
+export const httpBlockHeadersTimeoutMs = 10_000
+/** A connection idle (no bytes either way) this long is closed, by the node and by clients. */
+export const httpBlockIdleTimeoutMs = 30_000
+/** Connections a client keeps to one provider's HTTP block endpoint. */
+export const maxHttpSocketsPerProvider = 8
+/** Bytes of an HTTP error body a client reads. */
+export const maxHttpErrorBodyBytes = 4096
+
 /** Roots a store keeps pinned: the pin list is rewritten whole, so it stays a few MiB. */
 export const maxPins = 65_536
 
@@ -67,3 +87,5 @@ assert.ok(maxGetCidsPerRequest * (maxCidBytes + 16) <= transferBatchSlackBytes, 
 assert.ok(maxPutBlocksPerRequest * (maxCidBytes + 16) <= transferBatchSlackBytes, 'the framing of a full put request fits the slack')
 assert.ok(maxGetRequestBytes <= maxMessageBytesCap && maxHasRequestBytes <= maxMessageBytesCap && maxPinResponseBytes <= maxMessageBytesCap)
 assert.ok(defaultStallTimeoutMs < defaultBlockRequestTimeoutMs)
+assert.ok(maxRawGetCidsPerRequest <= maxGetCidsPerRequest, 'a get/2 request decodes with the get/1 request bound')
+assert.ok(httpBlockHeadersTimeoutMs < httpBlockIdleTimeoutMs)

@@ -37,8 +37,18 @@ topCommand(program, globals)
 kvCommands(program, globals)
 serviceCommands(program, globals)
 
+/** Commands whose action returns while their work goes on: a node, a foreground devnet. */
+const keepsRunning = new Set(['node start', 'devnet'])
+let ran = ''
+program.hook('postAction', (_root, action) => {
+  ran = action.parent === null || action.parent === program ? action.name() : `${action.parent.name()} ${action.name()}`
+})
+
 try {
   await program.parseAsync(process.argv)
+  // A one-shot command is done: exit now rather than wait for timers a library left behind
+  // (libp2p debounces a peer-store write by 1 s after its host stopped).
+  if (!keepsRunning.has(ran)) process.stdout.write('', () => { process.exit(process.exitCode ?? 0) })
 } catch (err) {
   if (err instanceof CommanderError) process.exit(err.exitCode)
   if (program.opts<GlobalOptions>().json === true) process.stdout.write(`${JSON.stringify(errorBody(err))}\n`)

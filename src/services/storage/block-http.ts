@@ -23,6 +23,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net'
 import { MalformedMessageError, errorBody } from '../../foundations/errors.ts'
 import { parseCid, type CID } from '../../core/content/cid.ts'
+import { maxBlockBytes } from '../../core/content/constants.ts'
 import { frameHeader } from './block-frames.ts'
 import type { BlockStore } from './block-store.ts'
 import {
@@ -44,7 +45,7 @@ export interface BlockHttpListen {
 }
 
 /** The part of a block store the endpoint reads. */
-export type HttpServedStore = Pick<BlockStore, 'get'>
+export type HttpServedStore = Pick<BlockStore, 'readInto'>
 
 /** Serves the blocks of one store over HTTP. */
 export class BlockHttpServer {
@@ -52,6 +53,8 @@ export class BlockHttpServer {
   readonly #store: HttpServedStore
   readonly #host: string
   #active = 0
+  /** Block buffers whose bytes reached the socket, for the next reads (at most `pooledBlockBuffers`). */
+  readonly #pool: Uint8Array[] = []
 
   private constructor (store: HttpServedStore, host: string) {
     this.#store = store
@@ -100,6 +103,18 @@ export class BlockHttpServer {
     await closed
   }
 
+  async #read (cid: CID): Promise<Uint8Array | undefined> {
+    return await this.#store.readInto(cid, bytes => {
+      const pooled = this.#pool.pop()
+      return pooled !== undefined && pooled.byteLength >= bytes ? pooled : new Uint8Array(Math.max(bytes, maxBlockBytes))
+    })
+  }
+
+  /** Returns a block's buffer once the socket took its bytes. */
+  #release (bytes: Uint8Array): void {
+    if (this.#pool.length < pooledBlockBuffers && bytes.buffer.byteLength >= maxBlockBytes) this.#pool.push(new Uint8Array(bytes.buffer, 0, bytes.buffer.byteLength))
+  }
+
   async #handle (req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = req.url ?? ''
     const q = url.indexOf('?')
@@ -121,16 +136,19 @@ export class BlockHttpServer {
     try {
       res.writeHead(200, { 'content-type': blocksMediaType, 'cache-control': 'no-store' })
       // Reads one block ahead of the socket: disk and network overlap.
-      let next = this.#store.get(cids[0] as CID)
+      let next = this.#read(cids[0] as CID)
       for (let i = 0; i < cids.length; i++) {
         const bytes = await next
-        if (gone.signal.aborted) return
+        if (gone.signal.aborted) {
+          if (bytes !== undefined) this.#release(bytes)
+          return
+        }
         if (i + 1 < cids.length) {
-          next = this.#store.get(cids[i + 1] as CID)
+          next = this.#read(cids[i + 1] as CID)
           next.catch(() => {})
         }
         res.write(frameHeader(bytes?.byteLength))
-        if (bytes !== undefined && !res.write(bytes)) await drained(res, gone.signal)
+        if (bytes !== undefined && !res.write(bytes, () => { this.#release(bytes) })) await drained(res, gone.signal)
       }
       res.end()
     } finally {
@@ -138,6 +156,9 @@ export class BlockHttpServer {
     }
   }
 }
+
+/** Block buffers a server keeps for reuse: a few requests' worth, so serving allocates nothing per block. */
+const pooledBlockBuffers = 16
 
 /** The CIDs of `?cids=a,b,c`; throws `MalformedMessageError` naming what is wrong. */
 function parseCidList (url: string, q: number): CID[] {

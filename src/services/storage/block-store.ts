@@ -15,7 +15,7 @@
  */
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
-import { mkdir, readdir, readFile, rm, stat, unlink } from 'node:fs/promises'
+import { mkdir, open, readdir, readFile, rm, stat, unlink } from 'node:fs/promises'
 import { replaceFileDurably } from '../store/atomic-file.ts'
 import { join } from 'node:path'
 import { MalformedMessageError, PayloadTooLargeError } from '../../foundations/errors.ts'
@@ -137,6 +137,40 @@ export class BlockStore {
       throw err
     }
     if (blockMatches(cid, bytes)) return bytes
+    await this.delete(cid)
+    return undefined
+  }
+
+  /**
+   * Like `get`, but reads into a buffer of the caller's (`alloc(size)`, e.g. from a pool, so a
+   * node serving blocks allocates nothing per block). The result is a view of that buffer; a
+   * block larger than `maxBlockBytes` on disk counts as corrupt.
+   */
+  async readInto (cid: CID, alloc: (bytes: number) => Uint8Array): Promise<Uint8Array | undefined> {
+    let file
+    try {
+      file = await open(this.#path(cid.toString()), 'r')
+    } catch (err) {
+      if (isNotFound(err)) return undefined
+      throw err
+    }
+    let bytes: Uint8Array | undefined
+    try {
+      const size = (await file.stat()).size
+      if (size <= maxBlockBytes) {
+        const into = alloc(size)
+        let at = 0
+        while (at < size) {
+          const { bytesRead } = await file.read(into, at, size - at, at)
+          if (bytesRead === 0) break
+          at += bytesRead
+        }
+        if (at === size) bytes = into.subarray(0, size)
+      }
+    } finally {
+      await file.close()
+    }
+    if (bytes !== undefined && blockMatches(cid, bytes)) return bytes
     await this.delete(cid)
     return undefined
   }

@@ -129,3 +129,20 @@ test('the client refuses a receipt signed by another key than the provider\'s', 
   }))
   await assert.rejects(client.pin(root), ReceiptInvalidError)
 })
+
+test('get/2: a batch larger than one answer comes back raw-framed over several requests, in order, "not held" marked', async (t) => {
+  const { server, blocks: client } = await setup(t)
+  // 10 blocks of 1 MiB: more than one answer carries (maxTransferBatchBytes is 8 MiB).
+  const blocks = Array.from({ length: 10 }, () => {
+    const bytes = new Uint8Array(randomBytes(1 << 20))
+    return { cid: cidForBlock(rawCode, bytes), bytes }
+  })
+  for (const b of blocks) await server.store.put(b)
+  const unknown = cidForBlock(rawCode, new Uint8Array([1, 2, 3]))
+  const asked = [...blocks.slice(0, 5).map(b => b.cid), unknown, ...blocks.slice(5).map(b => b.cid)]
+  const got: Array<[number, Uint8Array | undefined]> = []
+  await client.getBatch(asked, new AbortController().signal, (i, bytes) => { got.push([i, bytes]) })
+  assert.deepEqual(got.map(([i]) => i), asked.map((_, i) => i))
+  assert.equal(got[5]?.[1], undefined)
+  for (const [i, bytes] of got) if (i !== 5) assert.ok(Buffer.from(bytes!).equals(Buffer.from(blocks.find(b => b.cid.equals(asked[i]!))!.bytes)))
+})

@@ -204,15 +204,21 @@ interface CpuSplit { receiver: number, senders: number }
 /** What was measured, gathered as steps finish; turned into rows at the end. */
 interface Results {
   machine: string
+  /** `keynet get` over providers' HTTP block endpoints (the default): MiB/s end to end. */
   cliGet: number[]
-  /** Wall-clock times of every fault-free `keynet get` of the file on devnet A. */
+  /** Wall-clock times of every fault-free `keynet get` of the file on devnet A (default path). */
   cliGetMs: number[]
+  /** The same gets, MiB/s after CLI start-up (the command's own --json ms). */
   cliGetInner: number[]
+  /** `keynet get --no-http` (libp2p only): end to end, and after start-up. */
+  cliLibp2p: number[]
+  cliLibp2pInner: number[]
   sdkGet: number[]
+  sdkLibp2p: number[]
   put?: { mibps: number, wallMibps: number }
   ceiling: number[]
   /** Core-milliseconds per MiB moved, summed over the processes on both ends. */
-  cpu: { ceiling?: CpuSplit, sdk?: CpuSplit, helia?: CpuSplit }
+  cpu: { ceiling?: CpuSplit, sdk?: CpuSplit, sdkLibp2p?: CpuSplit, cli?: CpuSplit, cliLibp2p?: CpuSplit, helia?: CpuSplit }
   helia?: { inProcess: number, process: number, addMibps: number } | { error: string }
   ttfb?: { cold: number[], warm: number[], first: number }
   publish?: { mibps: number, wallMibps: number, files: number }
@@ -230,7 +236,7 @@ export async function contentBench (opts: ContentBenchOptions): Promise<BenchRow
   const homes: string[] = []
   const others = nodeProcesses()
   const load = loadavg()[0] ?? 0
-  const r: Results = { machine: `1-min load ${fmt(load, 1)} and ${others.length} other node processes at the start`, cliGet: [], cliGetMs: [], cliGetInner: [], sdkGet: [], ceiling: [], cpu: {} }
+  const r: Results = { machine: `1-min load ${fmt(load, 1)} and ${others.length} other node processes at the start`, cliGet: [], cliGetMs: [], cliGetInner: [], cliLibp2p: [], cliLibp2pInner: [], sdkGet: [], sdkLibp2p: [], ceiling: [], cpu: {} }
   if (others.length > 0 || load > 3) log(`bench: note: the machine is busy (1-min load ${fmt(load, 1)}, ${others.length} keynet node processes of others); figures will be lower`)
   try {
     const blob = join(work, 'blob.bin')
@@ -358,40 +364,71 @@ async function helia (r: Results, blob: string, size: number, sha: string, work:
   }
 }
 
-/** `keynet get` as a user runs it (a process), then the same through the SDK in this process. */
+/** Keeps the lowest CPU cost seen of one kind of fetch. */
+function lowest (prev: CpuSplit | undefined, next: CpuSplit): CpuSplit {
+  return prev === undefined || next.receiver + next.senders < prev.receiver + prev.senders ? next : prev
+}
+
+/**
+ * `keynet get` as a user runs it (a process; over the providers' HTTP block endpoints, then with
+ * `--no-http`, libp2p only), then the same through the SDK in this process, both ways.
+ */
 async function getThroughput (r: Results, home: string, file: DevnetFile, cidText: string, size: number, sha: string, work: string, repeats: number, log: (line: string) => void): Promise<void> {
   const out = join(work, 'get.out')
-  for (let i = 0; i < repeats; i++) {
-    log(`bench: keynet get (a process, ${size / MiB} MiB from 3 providers), run ${i + 1}…`)
-    const got = await keynetJson<{ bytes: number, ms: number }>(home, ['get', cidText, '-o', out])
-    if (statSync(out).size !== size || (i === 0 && await sha256File(out) !== sha)) throw new Error('keynet get wrote different bytes')
-    rmSync(out)
-    r.cliGet.push(mibps(size, got.ms))
-    r.cliGetMs.push(got.ms)
-    r.cliGetInner.push(mibps(size, got.value.ms))
-    log(`bench:   ${fmt(mibps(size, got.ms))} MiB/s end to end (${fmt(got.ms)} ms; ${fmt(mibps(size, got.value.ms))} MiB/s after start-up)`)
+  const storagePids = file.nodes.filter(n => n.roles.includes('storage')).map(n => n.pid)
+  const MiBs = size / MiB
+  for (const http of [true, false]) {
+    for (let i = 0; i < repeats; i++) {
+      log(`bench: keynet get${http ? '' : ' --no-http'} (a process, ${MiBs} MiB from 3 providers${http ? ' over HTTP' : ' over libp2p'}), run ${i + 1}…`)
+      const providers0 = cpuMsOf(storagePids)
+      const got = await keynetJson<{ bytes: number, ms: number, cpuMs: number }>(home, ['get', cidText, '-o', out, ...(http ? [] : ['--no-http'])])
+      const cpu = { receiver: got.value.cpuMs / MiBs, senders: (cpuMsOf(storagePids) - providers0) / MiBs }
+      if (statSync(out).size !== size || (i === 0 && await sha256File(out) !== sha)) throw new Error('keynet get wrote different bytes')
+      rmSync(out)
+      if (http) {
+        r.cliGet.push(mibps(size, got.ms))
+        r.cliGetMs.push(got.ms)
+        r.cliGetInner.push(mibps(size, got.value.ms))
+        r.cpu.cli = lowest(r.cpu.cli, cpu)
+      } else {
+        r.cliLibp2p.push(mibps(size, got.ms))
+        r.cliLibp2pInner.push(mibps(size, got.value.ms))
+        r.cpu.cliLibp2p = lowest(r.cpu.cliLibp2p, cpu)
+      }
+      log(`bench:   ${fmt(mibps(size, got.ms))} MiB/s end to end (${fmt(got.ms)} ms; ${fmt(mibps(size, got.value.ms))} MiB/s after start-up); CPU per MiB: client ${fmt(cpu.receiver, 1)} ms (start-up included), 3 providers ${fmt(cpu.senders, 1)} ms`)
+    }
   }
   const cid: CID = parseCid(cidText)
   const api = file.nodes[0]!.api
-  const storagePids = file.nodes.filter(n => n.roles.includes('storage')).map(n => n.pid)
-  for (let i = 0; i < repeats; i++) {
-    log(`bench: SDK get in process (connect + blocksFor + readFile → file), run ${i + 1}…`)
-    const started = performance.now()
-    const cpu0 = { own: ownCpuMs(), providers: cpuMsOf(storagePids) }
-    const client = await connect({ api })
-    try {
-      const { get } = await client.blocksFor(cid)
-      await pipeline(Readable.from(readFile(cid, get, { concurrency: 24 })), createWriteStream(out))
-    } finally {
-      await client.close()
+  for (const blockTransport of ['auto', 'libp2p'] as const) {
+    for (let i = 0; i < repeats; i++) {
+      log(`bench: SDK get in process (connect + blocksFor + readFile → file; blocks ${blockTransport === 'auto' ? 'over HTTP' : 'over libp2p'}), run ${i + 1}…`)
+      const started = performance.now()
+      const cpu0 = { own: ownCpuMs(), providers: cpuMsOf(storagePids) }
+      const client = await connect({ api, blockTransport })
+      try {
+        const { get, fetcher } = await client.blocksFor(cid)
+        try {
+          await pipeline(Readable.from(readFile(cid, get, { concurrency: 24 })), createWriteStream(out))
+        } finally {
+          fetcher.close()
+        }
+      } finally {
+        await client.close()
+      }
+      const ms = performance.now() - started
+      const cpu = { receiver: (ownCpuMs() - cpu0.own) / MiBs, senders: (cpuMsOf(storagePids) - cpu0.providers) / MiBs }
+      if (statSync(out).size !== size) throw new Error('the SDK fetch wrote a wrong size')
+      rmSync(out)
+      if (blockTransport === 'auto') {
+        r.cpu.sdk = lowest(r.cpu.sdk, cpu)
+        r.sdkGet.push(mibps(size, ms))
+      } else {
+        r.cpu.sdkLibp2p = lowest(r.cpu.sdkLibp2p, cpu)
+        r.sdkLibp2p.push(mibps(size, ms))
+      }
+      log(`bench:   ${fmt(mibps(size, ms))} MiB/s; CPU per MiB: client ${fmt(cpu.receiver, 1)} ms, 3 providers ${fmt(cpu.senders, 1)} ms`)
     }
-    const ms = performance.now() - started
-    const cpu = { receiver: (ownCpuMs() - cpu0.own) / (size / MiB), senders: (cpuMsOf(storagePids) - cpu0.providers) / (size / MiB) }
-    if (r.cpu.sdk === undefined || cpu.receiver + cpu.senders < r.cpu.sdk.receiver + r.cpu.sdk.senders) r.cpu.sdk = cpu
-    if (statSync(out).size !== size) throw new Error('the SDK fetch wrote a wrong size')
-    rmSync(out)
-    r.sdkGet.push(mibps(size, ms))
-    log(`bench:   ${fmt(mibps(size, ms))} MiB/s; CPU per MiB: client ${fmt(cpu.receiver, 1)} ms, 3 providers ${fmt(cpu.senders, 1)} ms`)
   }
 }
 
@@ -621,28 +658,36 @@ function rows (r: Results, label: string): BenchRow[] {
   const ceilingBest = r.ceiling.length > 0 ? best(r.ceiling) : NaN
   const heliaFigure = r.helia !== undefined && 'inProcess' in r.helia ? r.helia : undefined
   add('machine at the start', r.machine)
+  const heliaProcess = heliaFigure === undefined ? '' : `, ≥ ${fmt(2 * heliaFigure.process)} (2× Helia process)`
+  const heliaInProcess = heliaFigure === undefined ? '' : `, ≥ ${fmt(2 * heliaFigure.inProcess)} (2× Helia in process)`
+  const ofCeiling = (x: number): string => `${fmt(100 * x / ceilingBest)}% of plain HTTP`
   if (r.cliGet.length > 0) {
     const cli = best(r.cliGet)
-    add(`keynet get, ${label} from 3 providers, process end to end, best`, `${fmt(cli)} MiB/s${runs(r.cliGet)}`,
-      heliaFigure === undefined ? '≥ 200 MiB/s' : `≥ 200 MiB/s, ≥ ${fmt(2 * heliaFigure.process)} (2× Helia process)`,
-      `${fmt(100 * cli / ceilingBest)}% of ceiling`)
-    add('keynet get, after CLI start-up (its own --json ms)', `${fmt(best(r.cliGetInner))} MiB/s${runs(r.cliGetInner)}`)
+    add(`keynet get, ${label} from 3 providers over HTTP, process end to end, best`, `${fmt(cli)} MiB/s${runs(r.cliGet)}`, `≥ 200 MiB/s${heliaProcess}`, ofCeiling(cli))
+    add('keynet get over HTTP, after CLI start-up (its own --json ms)', `${fmt(best(r.cliGetInner))} MiB/s${runs(r.cliGetInner)}`, '—', ofCeiling(best(r.cliGetInner)))
+  }
+  if (r.cliLibp2p.length > 0) {
+    const cli = best(r.cliLibp2p)
+    add(`keynet get --no-http (libp2p only), process end to end, best`, `${fmt(cli)} MiB/s${runs(r.cliLibp2p)}`, '—', ofCeiling(cli))
+    add('keynet get --no-http, after CLI start-up', `${fmt(best(r.cliLibp2pInner))} MiB/s${runs(r.cliLibp2pInner)}`, '—', ofCeiling(best(r.cliLibp2pInner)))
   }
   if (r.sdkGet.length > 0) {
     const sdk = best(r.sdkGet)
-    add('SDK get in process (connect + blocksFor + readFile → file), best', `${fmt(sdk)} MiB/s${runs(r.sdkGet)}`,
-      heliaFigure === undefined ? '≥ 200 MiB/s' : `≥ 200 MiB/s, ≥ ${fmt(2 * heliaFigure.inProcess)} (2× Helia)`,
-      `${fmt(100 * sdk / ceilingBest)}% of ceiling`)
+    add('SDK get in process over HTTP (connect + blocksFor + readFile → file), best', `${fmt(sdk)} MiB/s${runs(r.sdkGet)}`, `≥ 200 MiB/s${heliaInProcess}`, ofCeiling(sdk))
   }
-  if (r.ceiling.length > 0) add('ceiling: node:http server process → file, loopback, best', `${fmt(ceilingBest)} MiB/s${runs(r.ceiling)}`, '—', 'physical anchor')
+  if (r.sdkLibp2p.length > 0) add('SDK get in process, libp2p only, best', `${fmt(best(r.sdkLibp2p))} MiB/s${runs(r.sdkLibp2p)}`, '—', ofCeiling(best(r.sdkLibp2p)))
+  if (r.ceiling.length > 0) add('ceiling: plain node:http server process → file, loopback, best', `${fmt(ceilingBest)} MiB/s${runs(r.ceiling)}`, '—', 'physical anchor')
   const cpuRow = (what: string, c: CpuSplit | undefined): void => {
     if (c === undefined) return
     const total = c.receiver + c.senders
     add(`CPU per MiB fetched, ${what} (receiver + senders)`, `${fmt(total, 1)} ms (${fmt(c.receiver, 1)} + ${fmt(c.senders, 1)})`, '—', `2-core limit ${fmt(2000 / total)} MiB/s`)
   }
-  cpuRow('keynet SDK get', r.cpu.sdk)
+  cpuRow('keynet get over HTTP, CLI start-up included', r.cpu.cli)
+  cpuRow('keynet get --no-http, CLI start-up included', r.cpu.cliLibp2p)
+  cpuRow('SDK get over HTTP', r.cpu.sdk)
+  cpuRow('SDK get, libp2p only', r.cpu.sdkLibp2p)
   cpuRow('Helia bitswap', r.cpu.helia)
-  cpuRow('node:http ceiling', r.cpu.ceiling)
+  cpuRow('plain node:http', r.cpu.ceiling)
   if (r.helia !== undefined) {
     if ('error' in r.helia) add('Helia 7.1.15 bitswap, 2 processes, cold fetch → file', `not measured: ${r.helia.error}`)
     else {

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
+import { once } from 'node:events'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { after, before, describe, it } from 'node:test'
@@ -14,7 +17,9 @@ import { ApiClient } from '../../src/edges/api/client.ts'
 import { connect } from '../../src/sdk/index.ts'
 import type { PinView, StatusView } from '../../src/edges/api/types.ts'
 import { createP2PHost, type P2PHost } from '../../src/services/p2p/index.ts'
-import { decodeGetRequest, encodeGetResponse, getProtocol } from '../../src/services/storage/block-messages.ts'
+import { decodeGetRequest, decodeRawGetRequest, encodeGetResponse, getProtocol, getRawProtocol } from '../../src/services/storage/block-messages.ts'
+import { encodeBlockFrames } from '../../src/services/storage/block-frames.ts'
+import { blocksMediaType } from '../../src/services/storage/block-http.ts'
 import { cliPath, eventually, getJson, keynet, keynetJson, readDevnetFile, tempHome, userEnv } from './harness.ts'
 
 const site = new URL('../../examples/site/', import.meta.url).pathname
@@ -28,6 +33,7 @@ describe('content on storage providers: publish, fetch, failover, repair, gatewa
   let api: ApiClient
   let gateway: string
   let rogue: P2PHost | undefined
+  let rogueHttp: Server | undefined
   let rogueTimer: NodeJS.Timeout | undefined
 
   /** Storage nodes by their provider address. */
@@ -48,6 +54,8 @@ describe('content on storage providers: publish, fetch, failover, repair, gatewa
   after(async () => {
     if (rogueTimer !== undefined) clearInterval(rogueTimer)
     await rogue?.stop()
+    rogueHttp?.closeAllConnections()
+    rogueHttp?.close()
     await keynet(home, ['devnet', 'down'])
     rmSync(home, { recursive: true, force: true })
   })
@@ -195,7 +203,16 @@ describe('content on storage providers: publish, fetch, failover, repair, gatewa
       const asked = decodeGetRequest(request)
       return encodeGetResponse(asked.map(() => randomBytes(1024 * 1024)))
     })
-    const addrs = rogue.multiaddrs().map(a => a.slice(0, a.indexOf('/p2p/')))
+    await rogue.handle(getRawProtocol, async request => encodeBlockFrames(decodeRawGetRequest(request).map(() => randomBytes(1024 * 1024))))
+    // It also announces an HTTP block endpoint, which is what clients use first: it lies there too.
+    rogueHttp = createServer((req, res) => {
+      const asked = new URL(req.url ?? '', 'http://x').searchParams.get('cids')?.split(',') ?? []
+      res.writeHead(200, { 'content-type': blocksMediaType })
+      res.end(encodeBlockFrames(asked.map(() => randomBytes(1024 * 1024))))
+    })
+    rogueHttp.listen(0, '127.0.0.1')
+    await once(rogueHttp, 'listening')
+    const addrs = [...rogue.multiaddrs().map(a => a.slice(0, a.indexOf('/p2p/'))), `/ip4/127.0.0.1/tcp/${(rogueHttp.address() as AddressInfo).port}/http`]
     let nonce = 0
     const send = async (body: TxBody): Promise<void> => {
       const encoded = encodeSignedTx(signTx({ chainId: file.chainId, from: rogueKey.publicKey, nonce: nonce++, fee: 10, body }, rogueKey.secretKey))

@@ -66,7 +66,8 @@ export function contentCommands (program: Command, globals: () => GlobalOptions)
         bar.finish()
         const stats = client.fetcherStats()
         if (o.output !== undefined) {
-          ctx.print({ target: label, cid: entry.cid.toString(), bytes: done, ms: Math.round(performance.now() - started), providers: stats },
+          const cpu = process.cpuUsage()
+          ctx.print({ target: label, cid: entry.cid.toString(), bytes: done, ms: Math.round(performance.now() - started), cpuMs: Math.round((cpu.user + cpu.system) / 1000), providers: stats },
             () => `saved ${label} (${formatBytes(done)}, ${entry.cid.toString()}) to ${o.output}, verified, from ${stats.filter(s => s.blocks > 0).length} providers`)
         }
       }, o.http ? 'auto' : 'libp2p')

@@ -67,8 +67,8 @@ export const maxPins = 65_536
  * routing pool counts a timeout against this one (stretched to 8× the typical latency once known).
  */
 export const defaultStallTimeoutMs = 2_000
-/** Block requests the fetcher keeps in flight to one provider at a time. */
-export const defaultMaxInFlightPerProvider = 4
+/** Blocks the fetcher keeps asked of one provider at a time: with 1 MiB blocks, 8 keep three providers streaming back to back (4 measured ~8 % slower). */
+export const defaultMaxInFlightPerProvider = 8
 /** Deadline of dialling one address of a provider; its other addresses are tried after. */
 export const providerConnectTimeoutMs = 5_000
 /** Providers one fetcher spreads over: more only adds connections, not speed. */

@@ -262,6 +262,7 @@ export async function contentBench (opts: ContentBenchOptions): Promise<BenchRow
     r.put = { mibps: mibps(size, put.value.seconds * 1000), wallMibps: mibps(size, put.ms) }
     log(`bench:   ${fmt(r.put.mibps)} MiB/s upload (${fmt(r.put.wallMibps)} MiB/s wall clock, CLI start and pin included)`)
     const cid = put.value.cid
+    await settled(fileA, cid, log)
 
     await getThroughput(r, homeA, fileA, cid, size, blobSha, work, repeats, log)
     await gatewayTtfb(r, homeA, fileA, work, log)
@@ -362,6 +363,23 @@ async function helia (r: Results, blob: string, size: number, sha: string, work:
       adder.kill('SIGKILL')
     }
   }
+}
+
+/**
+ * Waits until every storage node holding `cid` has finished its own pass over the new pin (each
+ * holder walks the pinned DAG once, reading and hashing every block it holds), so the gets that
+ * follow measure fetching, not that pass running beside them.
+ */
+async function settled (file: DevnetFile, cid: string, log: (line: string) => void): Promise<void> {
+  const started = performance.now()
+  const storage = file.nodes.filter(n => n.roles.includes('storage'))
+  for (;;) {
+    const views = await Promise.all(storage.map(async n => (await getJson<StatusView>(`${n.api}/v1/status`)).storage))
+    if (views.every(s => s !== undefined && s.pulling === 0 && (!s.pinned.includes(cid) || s.bytes > 0))) break
+    if (performance.now() - started > stepTimeoutMs) throw new Error('the holders did not finish their pass over the new pin')
+    await sleep(100)
+  }
+  log(`bench:   holders done with the new pin ${fmt((performance.now() - started) / 1000, 1)} s after the put returned`)
 }
 
 /** Keeps the lowest CPU cost seen of one kind of fetch. */

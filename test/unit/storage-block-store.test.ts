@@ -146,3 +146,17 @@ test('missing and inventory walk the DAG through the blocks held', async (t) => 
   assert.deepEqual((await store.missing(root)).map(String), [leaf.cid.toString()])
   await assert.rejects(store.missing(root, AbortSignal.abort()), { name: 'AbortError' })
 })
+
+test('missing checks raw leaves by presence; inventory, which receipts rest on, hashes them and drops a corrupt one', async (t) => {
+  const dir = await tempDir(t)
+  const store = await BlockStore.open({ dir, capacityBytes: 1 << 20 })
+  const { root, blocks } = await smallDag(10 * 1024)
+  for (const b of blocks) await store.put(b)
+  const leaf = blocks.find(b => b.cid.code === rawCode)
+  assert.ok(leaf !== undefined)
+  const key = leaf.cid.toString()
+  await writeFile(join(dir, 'blocks', key.slice(-3, -1), key), new Uint8Array(leaf.bytes.byteLength))
+  assert.deepEqual(await store.missing(root), [], 'present, not re-hashed')
+  assert.deepEqual((await store.inventory(root)).missing.map(String), [key], 'hashed: corrupt, so missing')
+  assert.deepEqual((await store.missing(root)).map(String), [key], 'and removed')
+})

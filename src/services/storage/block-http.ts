@@ -27,8 +27,8 @@ import { maxBlockBytes } from '../../core/content/constants.ts'
 import { frameHeader } from './block-frames.ts'
 import type { BlockStore } from './block-store.ts'
 import {
-  httpBlockHeadersTimeoutMs, httpBlockIdleTimeoutMs, maxConcurrentHttpBlockRequests, maxHttpBlockConnections,
-  maxHttpBlockUrlChars, maxHttpCidsPerRequest
+  httpBlockHeadersTimeoutMs, httpBlockIdleTimeoutMs, maxConcurrentHttpBlockRequests, maxHttpBlockConnections, maxHttpBlockHeaderBytes,
+  maxHttpBlockUrlChars, maxHttpCidsPerRequest, pooledHttpBlockBuffers
 } from './constants.ts'
 import { httpAddrsFor } from './http-addr.ts'
 
@@ -53,13 +53,13 @@ export class BlockHttpServer {
   readonly #store: HttpServedStore
   readonly #host: string
   #active = 0
-  /** Block buffers whose bytes reached the socket, for the next reads (at most `pooledBlockBuffers`). */
+  /** Block buffers whose bytes reached the socket, for the next reads (at most `pooledHttpBlockBuffers`). */
   readonly #pool: Uint8Array[] = []
 
   private constructor (store: HttpServedStore, host: string) {
     this.#store = store
     this.#host = host
-    this.#server = createServer({ headersTimeout: httpBlockHeadersTimeoutMs, requestTimeout: 0, keepAliveTimeout: httpBlockIdleTimeoutMs, maxHeaderSize: 16 * 1024 }, (req, res) => {
+    this.#server = createServer({ headersTimeout: httpBlockHeadersTimeoutMs, requestTimeout: 0, keepAliveTimeout: httpBlockIdleTimeoutMs, maxHeaderSize: maxHttpBlockHeaderBytes }, (req, res) => {
       this.#handle(req, res).catch((err: unknown) => { res.destroy(err as Error) })
     })
     this.#server.maxConnections = maxHttpBlockConnections
@@ -112,7 +112,7 @@ export class BlockHttpServer {
 
   /** Returns a block's buffer once the socket took its bytes. */
   #release (bytes: Uint8Array): void {
-    if (this.#pool.length < pooledBlockBuffers && bytes.buffer.byteLength >= maxBlockBytes) this.#pool.push(new Uint8Array(bytes.buffer, 0, bytes.buffer.byteLength))
+    if (this.#pool.length < pooledHttpBlockBuffers && bytes.buffer.byteLength >= maxBlockBytes) this.#pool.push(new Uint8Array(bytes.buffer, 0, bytes.buffer.byteLength))
   }
 
   async #handle (req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -156,9 +156,6 @@ export class BlockHttpServer {
     }
   }
 }
-
-/** Block buffers a server keeps for reuse: a few requests' worth, so serving allocates nothing per block. */
-const pooledBlockBuffers = 16
 
 /** The CIDs of `?cids=a,b,c`; throws `MalformedMessageError` naming what is wrong. */
 function parseCidList (url: string, q: number): CID[] {

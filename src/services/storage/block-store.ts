@@ -19,7 +19,7 @@ import { mkdir, open, readdir, readFile, rm, stat, unlink } from 'node:fs/promis
 import { replaceFileDurably } from '../store/atomic-file.ts'
 import { join } from 'node:path'
 import { MalformedMessageError, PayloadTooLargeError } from '../../foundations/errors.ts'
-import { blockMatches, parseCid, type Block, type CID } from '../../core/content/cid.ts'
+import { blockMatches, parseCid, rawCode, type Block, type CID } from '../../core/content/cid.ts'
 import { maxBlockBytes, maxWalkBlocks } from '../../core/content/constants.ts'
 import { BlockMismatchError, DagTooLargeError } from '../../core/content/errors.ts'
 import { childLinks } from '../../core/content/exporter.ts'
@@ -222,17 +222,31 @@ export class BlockStore {
     return this.#pins.has(root.toString())
   }
 
-  /** CIDs of the DAG under `root` that are not held (empty when the whole DAG is here). */
+  /**
+   * CIDs of the DAG under `root` that are not held (empty when the whole DAG is here). Raw leaves
+   * are checked by presence, not re-hashed (they were hashed when stored and are again when read);
+   * `inventory`, which a placement receipt rests on, hashes every block.
+   */
   async missing (root: CID, signal?: AbortSignal): Promise<CID[]> {
-    return (await this.inventory(root, signal)).missing
+    return (await this.inventory(root, signal, { hashLeaves: false })).missing
   }
 
   /**
    * Walks the DAG under `root` through the blocks held: the CIDs not held, and the blocks and
-   * bytes of those held. Throws `DagTooLargeError` past `maxWalkBlocks` distinct blocks,
+   * bytes of those held (`hashLeaves: false`: raw leaves by presence and size). Throws `DagTooLargeError` past `maxWalkBlocks` distinct blocks,
    * `InvalidDagError` for a held node that cannot be decoded, and the signal's reason on abort.
    */
-  async inventory (root: CID, signal?: AbortSignal): Promise<DagInventory> {
+  async inventory (root: CID, signal?: AbortSignal, opts: { hashLeaves?: boolean } = {}): Promise<DagInventory> {
+    const hashLeaves = opts.hashLeaves ?? true
+    // A raw leaf links nowhere: without `hashLeaves` its presence (and size) is enough.
+    const read = async (cid: CID): Promise<{ bytes: number, links: CID[] } | undefined> => {
+      if (!hashLeaves && cid.code === rawCode) {
+        const size = await sizeOf(this.#path(cid.toString()))
+        return size === undefined ? undefined : { bytes: size, links: [] }
+      }
+      const bytes = await this.get(cid)
+      return bytes === undefined ? undefined : { bytes: bytes.byteLength, links: childLinks({ cid, bytes }) }
+    }
     const seen = new Set<string>([root.toString()])
     const result: DagInventory = { missing: [], blocks: 0, bytes: 0 }
     let frontier: CID[] = [root]
@@ -241,16 +255,16 @@ export class BlockStore {
       for (let i = 0; i < frontier.length; i += walkReadConcurrency) {
         signal?.throwIfAborted()
         const slice = frontier.slice(i, i + walkReadConcurrency)
-        const found = await Promise.all(slice.map(async cid => this.get(cid)))
+        const found = await Promise.all(slice.map(read))
         for (const [j, cid] of slice.entries()) {
-          const bytes = found[j]
-          if (bytes === undefined) {
+          const held = found[j]
+          if (held === undefined) {
             result.missing.push(cid)
             continue
           }
           result.blocks += 1
-          result.bytes += bytes.byteLength
-          for (const child of childLinks({ cid, bytes })) {
+          result.bytes += held.bytes
+          for (const child of held.links) {
             const key = child.toString()
             if (seen.has(key)) continue
             if (seen.size >= maxWalkBlocks) throw new DagTooLargeError(`the DAG under ${root.toString()} has more than ${maxWalkBlocks} blocks`)

@@ -48,6 +48,10 @@ export const maxHttpCidsPerRequest = 64
 export const maxHttpBlockUrlChars = maxHttpCidsPerRequest * 130 + 64
 /** HTTP block requests a storage node answers at once; past it, 503 with Retry-After. */
 export const maxConcurrentHttpBlockRequests = 64
+/** Bytes of an HTTP block request's headers (the URL included): a full CID list fits. */
+export const maxHttpBlockHeaderBytes = 16 * 1024
+/** Block buffers a node's HTTP endpoint keeps for reuse (~16 MiB): serving then allocates nothing per block. */
+export const pooledHttpBlockBuffers = 16
 /** Open connections to a storage node's HTTP block endpoint; past it, new ones are closed. */
 export const maxHttpBlockConnections = 256
 /** A client must send its request headers within this (slowloris). */
@@ -89,3 +93,4 @@ assert.ok(maxGetRequestBytes <= maxMessageBytesCap && maxHasRequestBytes <= maxM
 assert.ok(defaultStallTimeoutMs < defaultBlockRequestTimeoutMs)
 assert.ok(maxRawGetCidsPerRequest <= maxGetCidsPerRequest, 'a get/2 request decodes with the get/1 request bound')
 assert.ok(httpBlockHeadersTimeoutMs < httpBlockIdleTimeoutMs)
+assert.ok(maxHttpBlockUrlChars < maxHttpBlockHeaderBytes, 'a full CID list fits the header bound')

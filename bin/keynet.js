@@ -3,6 +3,7 @@
 // TypeScript sources need it), whatever `node` the caller's shell finds first.
 import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
+import module from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 
@@ -11,6 +12,8 @@ const main = join(root, 'src', 'cli', 'main.ts')
 const [major, minor] = process.versions.node.split('.').map(Number)
 if (major > 22 || (major === 22 && minor >= 18)) {
   // This Node strips TypeScript types by default: no second process (it costs half a second).
+  // Loading the modules is most of a short command's time: keep their compiled code between runs.
+  module.enableCompileCache?.()
   await import(pathToFileURL(main).href)
 } else {
   reexec()

@@ -21,7 +21,7 @@ import { BlockFetcher } from '../services/content/block-fetcher.ts'
 import { dialAddrs, type Directory, type ProviderInfo } from '../services/content/directory.ts'
 import type { Fault, FaultLog } from '../services/content/fault-log.ts'
 import { importLocal, type LocalSource } from '../services/content/import-fs.ts'
-import { createP2PHost, type P2PHost } from '../services/p2p/index.ts'
+import { lazyP2PHost, type P2PHost } from '../services/p2p/index.ts'
 import { BlockClient, type PlacementReceipt } from '../services/storage/block-protocol.ts'
 
 /** Bytes gathered per provider before one put request. */
@@ -93,10 +93,10 @@ export class KeynetClient {
     this.services = new ServiceClient({ host: init.host })
   }
 
-  /** Starts a client libp2p host (loopback-reachable, no peer exchange) for a process without a node. */
+  /** A client with a libp2p host of its own (loopback-reachable, no peer exchange, started on first use) for a process without a node. */
   static async withOwnHost (init: { directory: Directory, faults?: FaultLog, signer?: KeyPair, region?: string, blockTransport?: BlockTransport }): Promise<KeynetClient> {
-    const host = await createP2PHost({ secretKey: generateKeyPair().secretKey, listen: ['/ip4/127.0.0.1/tcp/0'], peerExchange: false })
-    await host.start()
+    // Started on first use: a client that reaches every provider over HTTP never loads libp2p.
+    const host = lazyP2PHost({ secretKey: generateKeyPair().secretKey, listen: ['/ip4/127.0.0.1/tcp/0'], peerExchange: false })
     return new KeynetClient({ ...init, host, ownsHost: true })
   }
 

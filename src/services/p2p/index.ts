@@ -178,7 +178,15 @@ export interface P2PHost extends TypedEventTarget<P2PHostEvents> {
   isBanned: (peer: string) => boolean
 }
 
-export { createP2PHost } from './host.ts'
+/**
+ * Creates a host (not started). libp2p is loaded on the first call, not with this module, so a
+ * process that never needs a host (a client fetching over HTTP) does not pay for loading it.
+ */
+export async function createP2PHost (init: P2PHostInit): Promise<P2PHost> {
+  const { createP2PHost: create } = await import('./host.ts')
+  return await create(init)
+}
+export { lazyP2PHost } from './lazy-host.ts'
 export { peerIdOf, peerIdOfPublicKey, publicKeyFromPeerId, isPeerId } from './identity.ts'
 export {
   HostNotStartedError, PeerUnreachableError, ProtocolUnsupportedError, PeerBannedError, RemoteHandlerError,

@@ -10,7 +10,7 @@ import { encodeSignedTx, signTx, txId } from '../../src/core/ledger/tx.ts'
 import { ApiClient } from '../../src/edges/api/client.ts'
 import { connect, type KeynetClient } from '../../src/sdk/index.ts'
 import { ServiceClient } from '../../src/services/service/index.ts'
-import { keynet, keynetJson, readDevnetFile, tempHome } from './harness.ts'
+import { eventually, keynet, keynetJson, readDevnetFile, tempHome } from './harness.ts'
 
 /** One copy of the backend, fronted by one service node; the test sets how it behaves. */
 interface Backend { server: Server, url: string, hits: number, mode: 'ok' | 'slow' | 'error' | 'hang', slowMs: number }
@@ -65,6 +65,9 @@ describe('services behind a name: quality-based routing over five real service n
     }))
     assert.equal(nodes.length, 5)
     await keynetJson(home, ['name', 'register', 'svc.key'])
+    // A service node checks bindings against its own ledger: wait until each has the name.
+    const serviceApis = file.nodes.filter(n => n.roles.includes('service')).map(n => new ApiClient(n.api))
+    await eventually('every service node knows svc.key', async () => (await Promise.all(serviceApis.map(async a => a.name('svc.key').then(() => true, () => false)))).every(Boolean) ? true : undefined)
     // Each service node fronts its own copy of the backend, so the test can break one copy.
     const owner = keyPairFromSecret(fromHex((JSON.parse(readFileSync(join(dir, 'dev-account.json'), 'utf8')) as { secretKey: string }).secretKey))
     net = await connect({ api: file.nodes[0]!.api })

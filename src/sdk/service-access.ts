@@ -79,7 +79,9 @@ export async function callService (ctx: ServiceCallContext, url: string, init: {
     return await routedCall(pool, attempt, {
       ...(init.signal === undefined ? {} : { signal: init.signal }),
       hedge: canRepeat && (init.method === 'GET' || init.method === 'HEAD'),
-      retries: canRepeat ? 2 : 0
+      retries: canRepeat ? 2 : 0,
+      // A hedge loser that answers after the winner: its body is not wanted.
+      discard: (late) => { late.body?.cancel().catch(() => {}) }
     })
   } catch (err) {
     if (init.signal?.aborted === true) throw err

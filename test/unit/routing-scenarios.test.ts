@@ -184,8 +184,8 @@ describe('routing under failure', () => {
 
 describe('hedges and retries', () => {
   it('hedging stays within 5% extra requests and cuts the tail', async () => {
-    // 3% of answers are 10× slow, from any provider: a tail above the p95
-    const tail: Model = (_now, j) => ({ latencyMs: j.next() < 0.03 ? 200 : 20 })
+    // 2% of answers are 10× slow, from any provider: a tail above the hedge quantile (p97.5)
+    const tail: Model = (_now, j) => ({ latencyMs: j.next() < 0.02 ? 200 : 20 })
     const providers = five({ p1: tail, p2: tail, p3: tail, p4: tail, p5: tail })
     const hedged = await simulate({ providers, callsPerSecond: 100, hedge: true })
     const plain = await simulate({ providers, callsPerSecond: 100, hedge: false })

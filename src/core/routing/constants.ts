@@ -17,9 +17,9 @@ export const poolLatencySamples = 256
 /** New samples after which the pool's cached quantiles are sorted again: a p95 lagging 16 answers is fine, sorting 256 numbers per call is not. */
 export const quantileRefreshSamples = 16
 
-/** Time constant of the peak-EWMA latency and of its decay toward zero while idle (Finagle's and Linkerd's default is 10 s). */
+/** Time constant of the peak-EWMA latency and of its return to the resting value while idle: with Finagle's 10 s one tail answer kept a healthy provider looking slow for ~10 s. */
 export const latencyDecayMs = 3_000
-/** Smallest latency a cost uses: below a loopback round trip, so in-flight counts still matter when estimates decay toward zero. */
+/** Smallest latency a cost uses: below a loopback round trip, so in-flight counts still matter for sub-millisecond providers. */
 export const latencyFloorMs = 1
 /** Latency assumed for a provider before anyone in its pool answered: a typical wide-area round trip. */
 export const unmeasuredLatencyMs = 100
@@ -47,7 +47,7 @@ export const maxEjectedFraction = 0.5
 /** Chance that a selection goes to a provider on probation (one probe in flight at a time): about 1 request in 20. */
 export const probationTrafficShare = 0.05
 
-/** Quantile of the pool's latency after which a request is hedged (Dean and Barroso: hedge after the p95). */
+/** Quantile of the pool's latency after which a request is hedged: Dean and Barroso's p95 let the normal tail spend the whole 5% budget; at p97.5 half is left for outliers. */
 export const hedgeQuantile = 0.975
 /** Shortest hedge delay: below it a hedge would race scheduling jitter, not a slow provider. */
 export const minHedgeDelayMs = 10

@@ -108,9 +108,9 @@ export function restingLatencyMs (p: ProviderState, typicalMs: number): number {
 
 /**
  * What sending one more request to `p` is expected to cost: its peak-EWMA latency (while
- * unmeasured, the pool's fast answers' time, so it gets tried) × (1 + `inFlightCostWeight` × its requests in flight) × the
- * region factor × the failure penalty (1 + `errorCostWeight` × its recent failure share). Lower
- * is better.
+ * unmeasured, the pool's fast answers' time, so it gets tried) × (1 + `inFlightCostWeight` × its
+ * requests in flight) × the region factor × the failure penalty (1 + `errorCostWeight` × its
+ * recent failure share). Lower is better.
  */
 export function providerCost (p: ProviderState, now: number, config: RoutingConfig, clientRegion: string | undefined, pool: PoolLatencies): number {
   const measured = p.latency.valueMs === undefined ? undefined : peakEwmaAt(p.latency, now, config.latencyDecayMs, restingLatencyMs(p, pool.typicalMs()))

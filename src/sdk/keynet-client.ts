@@ -9,6 +9,7 @@ import { KeynetError, UnavailableError } from '../foundations/errors.ts'
 import { contentResponse } from './content-response.ts'
 import { parseKeyUrl } from './key-url.ts'
 import { kvRead, kvResponse, kvWrite } from './kv-access.ts'
+import { KvVersions } from './kv-versions.ts'
 import { callService, serviceEndpointFor } from './service-access.ts'
 import { RoutingPools } from '../services/routing/index.ts'
 import { ServiceClient } from '../services/service/index.ts'
@@ -80,6 +81,8 @@ export class KeynetClient {
   private readonly blockTransport: BlockTransport
   readonly pools: RoutingPools
   private readonly services: ServiceClient
+  /** The latest version seen of each key, so writes need no read first. */
+  private readonly kvVersions = new KvVersions()
   private readonly fetchers = new Map<string, { at: number, fetcher: Promise<BlockFetcher> }>()
 
   constructor (init: KeynetClientInit) {
@@ -145,16 +148,16 @@ export class KeynetClient {
       if (url.kind === 'name' && url.path.startsWith('/kv/')) {
         const key = decodeURIComponent(url.path.slice(4))
         const ctx = { host: this.host, name: await this.directory.resolveName(url.name, sig), providers: await this.liveProviders(sig), ...(sig === undefined ? {} : { signal: sig }) }
-        if (method === 'GET' || method === 'HEAD') return kvResponse(await kvRead(ctx, key), key, method === 'HEAD')
+        if (method === 'GET' || method === 'HEAD') return kvResponse(await kvRead(ctx, key, this.kvVersions), key, method === 'HEAD')
         const expect = headers.get('if-version')
         const expectVersion = expect === null ? undefined : Number(expect)
         if (method === 'PUT') {
           const body = new Uint8Array(await new Response(init.body ?? request?.body ?? null).arrayBuffer())
-          const written = await kvWrite(ctx, key, body, this.signer, expectVersion)
+          const written = await kvWrite(ctx, key, body, this.signer, this.kvVersions, expectVersion)
           return Response.json({ key, version: written.version }, { status: 200, headers: { 'x-kv-version': String(written.version) } })
         }
         if (method === 'DELETE') {
-          const written = await kvWrite(ctx, key, null, this.signer, expectVersion)
+          const written = await kvWrite(ctx, key, null, this.signer, this.kvVersions, expectVersion)
           return Response.json({ key, version: written.version, deleted: true }, { status: 200, headers: { 'x-kv-version': String(written.version) } })
         }
         return errorResponse(405, 'MethodNotAllowedError', `${method} is not allowed on key-value data; use GET, HEAD, PUT or DELETE`)

@@ -2,7 +2,8 @@
  * The key-value store of a name through the client: the key's shard (from the name's verified
  * `shard` record) decides its replicas; reads ask every live replica and keep the winning
  * verified record (a replica can hide a record but never forge one); writes are signed here,
- * versioned one past the highest seen, and sent to every replica — enough of them must store it
+ * versioned one past the highest this client saw (a replica's refusal reports a higher one), and
+ * sent to every replica — enough of them must store it
  * (a majority), the rest catch up by anti-entropy.
  */
 import { fromHex } from '../foundations/bytes.ts'
@@ -12,6 +13,7 @@ import { kvShardOf, mergeKv, signKvRecord, StaleVersionError, type KvRecord } fr
 import type { ResolvedName, ProviderInfo } from '../services/content/directory.ts'
 import { dialAddrs } from '../services/content/directory.ts'
 import { KvClient } from '../services/kv/kv-client.ts'
+import type { KvVersions } from './kv-versions.ts'
 import type { P2PHost } from '../services/p2p/index.ts'
 
 /** The name has no key-value shards yet. */
@@ -66,7 +68,7 @@ async function firstQuorum<T> (tasks: Array<Promise<T>>, needed: number): Promis
  * The winning verified record of `key` (tombstones included), or undefined: asks every live
  * replica and answers once a majority did, so one partitioned replica costs no time.
  */
-export async function kvRead (ctx: KvContext, key: string): Promise<KvRecord | undefined> {
+export async function kvRead (ctx: KvContext, key: string, versions?: KvVersions): Promise<KvRecord | undefined> {
   const replicas = replicasFor(ctx, key)
   const owner = fromHex(ctx.name.owner)
   const asks = replicas.map(async p => await (await connected(ctx.host, p, ctx.signal)).get(ctx.name.name, key, { owner, ...(ctx.signal === undefined ? {} : { signal: ctx.signal }) }))
@@ -79,26 +81,52 @@ export async function kvRead (ctx: KvContext, key: string): Promise<KvRecord | u
     if (a.value !== undefined) best = mergeKv(best, a.value)
   }
   if (answered === 0) throw new UnavailableError(`no replica of ${ctx.name.name} answered for "${key.slice(0, 64)}": ${answers.map(a => a.status === 'rejected' ? (a.reason as Error).message : '').join('; ')}`)
+  if (best !== undefined) versions?.saw(ctx.name.name, key, best.version)
   return best
 }
 
-/** Writes `value` (or deletes, with `null`) at one version past the highest any replica holds. */
-export async function kvWrite (ctx: KvContext, key: string, value: Uint8Array | null, signer: KeyPair | undefined, expectVersion?: number): Promise<KvRecord> {
+/** Times a plain write is sent again, one version past what a replica reported, before it gives up. */
+const maxStaleRewrites = 3
+
+/**
+ * Writes `value` (or deletes, with `null`) one version past the highest known. A plain write
+ * reads nothing first: it takes the version past the latest this client saw of the key (1 for a
+ * key it never saw); when replicas hold that version or a higher one they refuse it and report
+ * theirs, and the write goes again one past it. A majority storing it is the same condition a
+ * read-then-write met: any version a majority stored is on at least one replica of every
+ * majority, and refused there. With `expectVersion` (compare-and-set) the current version is read
+ * first, since "it is at exactly this version" needs the current one.
+ */
+export async function kvWrite (ctx: KvContext, key: string, value: Uint8Array | null, signer: KeyPair | undefined, versions: KvVersions, expectVersion?: number): Promise<KvRecord> {
   if (signer === undefined) throw new NoSignerError(`writing ${ctx.name.name}/kv needs the owner's (or a delegated) key: connect({ signer })`)
   const replicas = replicasFor(ctx, key)
-  const current = await kvRead(ctx, key)
-  const currentVersion = current?.version ?? 0
-  if (expectVersion !== undefined && expectVersion !== currentVersion) throw new StaleVersionError(`"${key.slice(0, 64)}" is at version ${currentVersion}, not ${expectVersion}`, currentVersion)
-  const record = signKvRecord({ name: ctx.name.name, key, ...(value === null ? { deleted: true } : { value }), version: currentVersion + 1, writerKey: signer })
+  let version: number
+  if (expectVersion !== undefined) {
+    const currentVersion = (await kvRead(ctx, key, versions))?.version ?? 0
+    if (expectVersion !== currentVersion) throw new StaleVersionError(`"${key.slice(0, 64)}" is at version ${currentVersion}, not ${expectVersion}`, currentVersion)
+    version = currentVersion + 1
+  } else {
+    version = (versions.get(ctx.name.name, key) ?? 0) + 1
+  }
   const needed = Math.floor(replicas.length / 2) + 1
-  const results = await firstQuorum(replicas.map(async p => await (await connected(ctx.host, p, ctx.signal)).put(record, ctx.signal)), needed)
-  const stored = results.filter(r => r.status === 'fulfilled').length
-  if (stored < needed) {
-    const stale = results.find(r => r.status === 'rejected' && r.reason instanceof StaleVersionError)
-    if (stale !== undefined && stale.status === 'rejected') throw stale.reason
+  for (let rewrites = 0; ; rewrites++) {
+    const record = signKvRecord({ name: ctx.name.name, key, ...(value === null ? { deleted: true } : { value }), version, writerKey: signer })
+    const results = await firstQuorum(replicas.map(async p => await (await connected(ctx.host, p, ctx.signal)).put(record, ctx.signal)), needed)
+    const stored = results.filter(r => r.status === 'fulfilled').length
+    if (stored >= needed) {
+      versions.saw(ctx.name.name, key, version)
+      return record
+    }
+    const stale = results.flatMap(r => r.status === 'rejected' && r.reason instanceof StaleVersionError ? [r.reason] : [])
+    const highest = Math.max(0, ...stale.map(e => e.current))
+    if (highest > 0) versions.saw(ctx.name.name, key, highest)
+    if (stale.length > 0 && expectVersion === undefined && rewrites < maxStaleRewrites) {
+      version = highest + 1
+      continue
+    }
+    if (stale.length > 0) throw stale[0]!
     throw new UnavailableError(`only ${stored} of ${replicas.length} replicas stored the write (need ${needed}): ${results.map(r => r.status === 'rejected' ? (r.reason as Error).message : 'ok').join('; ')}`)
   }
-  return record
 }
 
 /** A record as a Response: the value with its version, or 404 for absent and deleted keys. */

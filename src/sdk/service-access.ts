@@ -13,7 +13,7 @@ import type { P2PHost } from '../services/p2p/index.ts'
 import { routedCall, type RoutingPools } from '../services/routing/index.ts'
 import type { ServiceClient } from '../services/service/index.ts'
 
-/** Bodies up to this size are buffered so the request can be retried or hedged. */
+/** Request bodies up to this size are buffered so the request can be retried or hedged; answers of a declared length up to it are read whole before the caller gets them. */
 const maxReplayableBodyBytes = 1024 * 1024
 
 /** None of the name's service nodes is live. */
@@ -73,19 +73,39 @@ export async function callService (ctx: ServiceCallContext, url: string, init: {
       await response.body?.cancel().catch(() => {})
       throw new FailedAnswer(response, id)
     }
+    // A small answer of declared length is read whole before the caller sees any of it: a body
+    // cut off part-way is then this node's failure, and the request goes to another node. A
+    // longer or unsized body streams as it arrives; if it breaks off, the caller's read fails
+    // with a `ResponseCutOffError` (part of it may already be in the caller's hands).
+    if (canRepeat && response.body !== null && declaredLength(response) <= maxReplayableBodyBytes) return await readWhole(response)
     return response
   }
   try {
     return await routedCall(pool, attempt, {
       ...(init.signal === undefined ? {} : { signal: init.signal }),
       hedge: canRepeat && (init.method === 'GET' || init.method === 'HEAD'),
-      retries: canRepeat ? 2 : 0
+      retries: canRepeat ? 2 : 0,
+      // A hedge loser that answers after the winner: its body is not wanted.
+      discard: (late) => { late.body?.cancel().catch(() => {}) }
     })
   } catch (err) {
     if (init.signal?.aborted === true) throw err
     if (err instanceof UnavailableError) return Response.json({ error: { name: 'UnavailableError', message: err.message } }, { status: 502 })
     throw err
   }
+}
+
+/** The answer's `Content-Length`, Infinity when it has none (or a malformed one). */
+function declaredLength (response: Response): number {
+  const header = response.headers.get('content-length')
+  const n = header === null || !/^\d{1,16}$/.test(header) ? Number.NaN : Number(header)
+  return Number.isSafeInteger(n) ? n : Number.POSITIVE_INFINITY
+}
+
+/** The same answer with its body read into memory; throws (the stream's error) if it breaks off. */
+async function readWhole (response: Response): Promise<Response> {
+  const bytes = new Uint8Array(await response.arrayBuffer())
+  return new Response(bytes, { status: response.status, statusText: response.statusText, headers: response.headers })
 }
 
 async function connectAny (host: P2PHost, p: ProviderInfo, signal: AbortSignal): Promise<void> {

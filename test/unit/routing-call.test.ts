@@ -34,11 +34,12 @@ describe('routedCall', () => {
     assert.equal(s.p50Ms, 25)
   })
 
-  it('hedges a slow call after the p95 on another provider; the first answer wins, the loser is aborted and not blamed', async () => {
+  it('hedges a slow call after the pool\'s hedge quantile on another provider; the first answer wins, the loser runs on to be measured, is not blamed, and its late answer is discarded', async () => {
     const timers = new VirtualTimers()
     const pool = poolOf(timers, 3)
     await warm(timers, pool, 40, 20)
     const signals = new Map<string, AbortSignal>()
+    const discarded: string[] = []
     let slowOne: string | undefined
     const t0 = timers.now()
     const call = routedCall(pool, async (id, signal) => {
@@ -46,18 +47,39 @@ describe('routedCall', () => {
       slowOne ??= id
       await timers.sleep(id === slowOne ? 1000 : 20, signal)
       return id
-    })
+    }, { discard: (late) => { discarded.push(late) } })
     const winner = await timers.runUntil(call)
     assert.notEqual(winner, slowOne)
-    assert.equal(timers.now() - t0, 20 + 20, 'hedged at the p95 (20 ms), answered 20 ms later')
-    assert.equal(signals.get(slowOne!)!.aborted, true, 'the loser was aborted')
+    assert.equal(timers.now() - t0, 20 + 20, 'hedged at the hedge quantile (20 ms), answered 20 ms later')
+    assert.equal(signals.get(slowOne!)!.aborted, false, 'the loser is not cut off')
+    assert.equal(provider(poolSnapshot(pool), slowOne!).inFlight, 1, 'and still counts as in flight')
+    await timers.run()
+    assert.deepEqual(discarded, [slowOne], 'its late answer went to discard, not to the caller')
     const s = poolSnapshot(pool)
     assert.equal(s.hedges, 1)
     const loser = provider(s, slowOne!)
     assert.equal(loser.errors, 0)
-    assert.equal(loser.cancelled, 1)
     assert.equal(loser.inFlight, 0)
     assert.equal(loser.state, 'active')
+    assert.equal(loser.peakEwmaMs, 1000, 'its real latency was measured, not just the hedge delay')
+  })
+
+  it('a hedge loser that hangs times out as a failure of its provider after the call answered', async () => {
+    const timers = new VirtualTimers()
+    const pool = poolOf(timers, 3)
+    await warm(timers, pool, 40, 20)
+    let hung: string | undefined
+    const call = routedCall(pool, async (id, signal) => {
+      hung ??= id
+      await timers.sleep(id === hung ? 1_000_000 : 20, signal)
+      return id
+    }, { attemptTimeoutMs: 500 })
+    assert.notEqual(await timers.runUntil(call), hung)
+    await timers.run()
+    const loser = provider(poolSnapshot(pool), hung!)
+    assert.equal(loser.timeouts, 1)
+    assert.equal(loser.inFlight, 0)
+    assert.ok(loser.peakEwmaMs! >= 500, `measured at least its timeout: ${loser.peakEwmaMs}`)
   })
 
   it('does not hedge when told not to, or before the pool has a p95', async () => {
@@ -243,7 +265,8 @@ describe('events and views', () => {
     log.length = 0
     let slow: string | undefined
     await timers.runUntil(routedCall(pool, async (id, signal) => { slow ??= id; await timers.sleep(id === slow ? 500 : 20, signal); return id }))
-    assert.deepEqual(log.filter(l => !l.includes(' ok ')), ['cid:x hedged', `cid:x ${slow!} cancelled 0.04`])
+    await timers.run()
+    assert.deepEqual(log.filter(l => !/ (a|b|c|d) ok 0\.02$/.test(l)), ['cid:x hedged', `cid:x ${slow!} ok 0.5`], 'the hedge loser ran on and was measured')
     log.length = 0
     class Mismatch extends Error {}
     const fresh = pools.pool('cid:y', [{ id: 'a' }, { id: 'b' }, { id: 'c' }, { id: 'd' }])

@@ -26,20 +26,31 @@ function attempt (pool: RoutingPoolState, id: string, kind: OutcomeKind, at: num
 const stateOf = (pool: RoutingPoolState, id: string, now: number): string | undefined => snapshot(pool, now).providers.find(p => p.id === id)?.state
 
 describe('peak-EWMA', () => {
-  it('jumps to a slower sample at once, decays toward zero with τ, and is only raised by lower bounds', () => {
+  it('jumps to a slower sample at once, returns toward the resting value with τ, and is only raised by lower bounds', () => {
     const e = createPeakEwma(0)
-    assert.equal(peakEwmaAt(e, 0, 10_000), undefined)
-    observeLatency(e, 20, 0, 10_000)
-    observeLatency(e, 200, 100, 10_000)
-    assert.equal(peakEwmaAt(e, 100, 10_000), 200, 'a slow sample is taken at once')
-    assert.ok(Math.abs(peakEwmaAt(e, 10_100, 10_000)! - 200 / Math.E) < 1e-9, 'decays with time constant τ')
-    observeLatency(e, 20, 10_100, 10_000)
-    const after = peakEwmaAt(e, 10_100, 10_000)!
+    const rest = 0
+    assert.equal(peakEwmaAt(e, 0, 10_000, rest), undefined)
+    observeLatency(e, 20, 0, 10_000, rest)
+    observeLatency(e, 200, 100, 10_000, rest)
+    assert.equal(peakEwmaAt(e, 100, 10_000, rest), 200, 'a slow sample is taken at once')
+    assert.ok(Math.abs(peakEwmaAt(e, 10_100, 10_000, rest)! - 200 / Math.E) < 1e-9, 'decays with time constant τ')
+    observeLatency(e, 20, 10_100, 10_000, rest)
+    const after = peakEwmaAt(e, 10_100, 10_000, rest)!
     assert.ok(after < 200 / Math.E && after > 20, `a fast sample pulls it down by the elapsed weight, got ${after}`)
-    observeAtLeast(e, 10, 10_100, 10_000)
-    assert.equal(peakEwmaAt(e, 10_100, 10_000), after, 'a lower bound under the estimate changes nothing')
-    observeAtLeast(e, 500, 10_100, 10_000)
-    assert.equal(peakEwmaAt(e, 10_100, 10_000), 500, 'a lower bound above it raises it')
+    observeAtLeast(e, 10, 10_100, 10_000, rest)
+    assert.equal(peakEwmaAt(e, 10_100, 10_000, rest), after, 'a lower bound under the estimate changes nothing')
+    observeAtLeast(e, 500, 10_100, 10_000, rest)
+    assert.equal(peakEwmaAt(e, 10_100, 10_000, rest), 500, 'a lower bound above it raises it')
+  })
+
+  it('an idle estimate settles at the pool\'s typical latency, from above and from below, never toward zero', () => {
+    const slow = createPeakEwma(0)
+    observeLatency(slow, 400, 0, 10_000, 40)
+    const fast = createPeakEwma(0)
+    observeLatency(fast, 5, 0, 10_000, 40)
+    assert.ok(Math.abs(peakEwmaAt(slow, 10_000, 10_000, 40)! - (40 + 360 / Math.E)) < 1e-9)
+    assert.ok(Math.abs(peakEwmaAt(slow, 1_000_000, 10_000, 40)! - 40) < 1e-6, 'a long-idle slow provider looks typical, not fast')
+    assert.ok(Math.abs(peakEwmaAt(fast, 1_000_000, 10_000, 40)! - 40) < 1e-6, 'a long-idle fast one too')
   })
 })
 
@@ -215,11 +226,15 @@ describe('budgets and hedge delay', () => {
     assert.equal(snapshot(retryPool, 10_000).retries, retries)
   })
 
-  it('hedges after the pool\'s p95, floored, once it has enough answers', () => {
+  it('hedges after the pool\'s p97.5 (half the hedge budget left for outliers), floored, once it has enough answers', () => {
     const pool = createPool({ name: 't', providers: ids(2), now: 0 })
     assert.equal(hedgeDelayMs(pool), undefined)
     for (let i = 1; i <= 100; i++) attempt(pool, 'p0', 'success', 0, i)
-    assert.equal(hedgeDelayMs(pool), 95)
+    // the p97.5 of answers 1..100 ms, over all of them (98) or without up to 16 of the newest (82 of the first 84)
+    const delay = hedgeDelayMs(pool)!
+    assert.ok(delay >= 82 && delay <= 98, `hedge delay ${delay}`)
+    for (let i = 0; i < 100; i++) attempt(pool, 'p0', 'success', 0, 50)
+    assert.ok(hedgeDelayMs(pool)! >= 50 && hedgeDelayMs(pool)! <= 98)
     const fast = createPool({ name: 'f', providers: ids(2), now: 0 })
     for (let i = 0; i < 100; i++) attempt(fast, 'p0', 'success', 0, 1)
     assert.equal(hedgeDelayMs(fast), 10)

@@ -182,10 +182,98 @@ describe('routing under failure', () => {
   })
 })
 
+/**
+ * A closed-loop load like the benchmark's: `loops` callers each waiting for an answer before the
+ * next call, so requests in flight matter; providers slow down a little with their own load.
+ * One provider (`p2`) turns to `fault` at `faultAtMs`. Returns the callers' latencies of the
+ * calls started after the fault and every attempt.
+ */
+async function closedLoop (fault: 'none' | 'slow' | 'error500', seed: number): Promise<{ latencies: number[], attempts: Array<{ id: string, atMs: number }>, failed: number, pool: RoutingPool }> {
+  const timers = new VirtualTimers()
+  const ids = ['p1', 'p2', 'p3', 'p4', 'p5']
+  const pool = createRoutingPool({ name: 'service:loop.key', providers: ids.map(id => ({ id })), timers, random: seededRandom(seed) })
+  const jitter = seededRandom(seed + 1000)
+  const inFlight = new Map(ids.map(id => [id, 0]))
+  const faultAtMs = 2000
+  const endMs = 14_000
+  const attempts: Array<{ id: string, atMs: number }> = []
+  const attempt = async (id: string, signal: AbortSignal): Promise<string> => {
+    const now = timers.now()
+    attempts.push({ id, atMs: now })
+    const load = inFlight.get(id)!
+    inFlight.set(id, load + 1)
+    try {
+      // ~30 ms, up with the provider's load, log-normal-ish spread and a 1.5% 3× tail
+      let ms = 30 * (1 + 0.2 * load) * Math.exp(0.35 * (jitter.next() + jitter.next() + jitter.next() - 1.5)) * (jitter.next() < 0.015 ? 3 : 1)
+      const faulty = id === 'p2' && now >= faultAtMs
+      if (faulty && fault === 'error500') {
+        await timers.sleep(ms * 0.4, signal)
+        throw new ProviderDownError(`${id} answered 500`)
+      }
+      if (faulty && fault === 'slow') ms += 300
+      await timers.sleep(ms, signal)
+      return 'the right answer'
+    } finally {
+      inFlight.set(id, inFlight.get(id)! - 1)
+    }
+  }
+  const latencies: number[] = []
+  let failed = 0
+  for (let i = 0; i < 8; i++) {
+    void (async () => {
+      while (timers.now() < endMs) {
+        const startMs = timers.now()
+        try {
+          await routedCall(pool, attempt, { classify })
+          if (startMs >= faultAtMs) latencies.push(timers.now() - startMs)
+        } catch {
+          failed++
+        }
+      }
+    })()
+  }
+  await timers.run()
+  return { latencies, attempts, failed, pool }
+}
+
+describe('routing under failure, closed-loop load', () => {
+  const seeds = [1, 2, 3, 4]
+  const meanP99 = async (fault: 'none' | 'slow' | 'error500'): Promise<{ p99: number, runs: Array<Awaited<ReturnType<typeof closedLoop>>> }> => {
+    const runs = await Promise.all(seeds.map(async seed => await closedLoop(fault, seed)))
+    return { p99: runs.reduce((n, r) => n + quantile(r.latencies, 0.99), 0) / runs.length, runs }
+  }
+
+  it('a 10× slower provider: under 1% of the attempts after 5 s, and the callers\' p99 within 1.25× of the healthy runs', async () => {
+    const healthy = await meanP99('none')
+    const slow = await meanP99('slow')
+    for (const run of slow.runs) {
+      assert.equal(run.failed, 0)
+      const late = run.attempts.filter(a => a.atMs >= 7000)
+      const share = late.filter(a => a.id === 'p2').length / late.length
+      assert.ok(share < 0.01, `its share of attempts 5–12 s after it slowed down: ${share}`)
+    }
+    assert.ok(slow.p99 <= 1.25 * healthy.p99, `p99 ${slow.p99.toFixed(1)} ms with one slow, ${healthy.p99.toFixed(1)} ms healthy`)
+  })
+
+  it('a provider answering 500 fast: ejected, gets next to no traffic, and the callers\' p99 within 1.25× of the healthy runs', async () => {
+    const healthy = await meanP99('none')
+    const broken = await meanP99('error500')
+    for (const run of broken.runs) {
+      assert.equal(run.failed, 0, 'every 500 was retried elsewhere')
+      const p2 = poolSnapshot(run.pool).providers.find(p => p.id === 'p2')!
+      assert.ok(p2.ejections >= 1, 'ejected')
+      const after = run.attempts.filter(a => a.atMs >= 3000)
+      const share = after.filter(a => a.id === 'p2').length / after.length
+      assert.ok(share < 0.005, `its share of attempts after its first second failing: ${share}`)
+    }
+    assert.ok(broken.p99 <= 1.25 * healthy.p99, `p99 ${broken.p99.toFixed(1)} ms with one answering 500, ${healthy.p99.toFixed(1)} ms healthy`)
+  })
+})
+
 describe('hedges and retries', () => {
   it('hedging stays within 5% extra requests and cuts the tail', async () => {
-    // 3% of answers are 10× slow, from any provider: a tail above the p95
-    const tail: Model = (_now, j) => ({ latencyMs: j.next() < 0.03 ? 200 : 20 })
+    // 2% of answers are 10× slow, from any provider: a tail above the hedge quantile (p97.5)
+    const tail: Model = (_now, j) => ({ latencyMs: j.next() < 0.02 ? 200 : 20 })
     const providers = five({ p1: tail, p2: tail, p3: tail, p4: tail, p5: tail })
     const hedged = await simulate({ providers, callsPerSecond: 100, hedge: true })
     const plain = await simulate({ providers, callsPerSecond: 100, hedge: false })

@@ -9,7 +9,7 @@
  * left. Deterministic: the same pool, clock reading and random sequence give the same choice.
  */
 import type { Random } from '../../foundations/clock.ts'
-import { releaseEjected, typicalLatencyMs, type RoutingPoolState } from './pool.ts'
+import { poolLatencies, releaseEjected, type RoutingPoolState } from './pool.ts'
 import { providerCost, type ProviderState } from './provider.ts'
 
 /**
@@ -39,8 +39,7 @@ function twoChoices (pool: RoutingPoolState, candidates: ProviderState[], now: n
   let j = random.int(candidates.length - 1)
   if (j >= firstIndex) j += 1
   const second = candidates[j]!
-  let typical: number | undefined
-  const typicalMs = (): number => (typical ??= typicalLatencyMs(pool))
-  const cost = (p: ProviderState): number => providerCost(p, now, pool.config, pool.region, typicalMs)
+  const latencies = poolLatencies(pool)
+  const cost = (p: ProviderState): number => providerCost(p, now, pool.config, pool.region, latencies)
   return cost(second) < cost(first) ? second : first
 }

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict'
 import {
-  baseEjectionMs, ejectAfterConsecutiveFailures, errorCostWeight, errorDecayMs, hedgeBudgetBurst, hedgeBudgetRatio, hedgeQuantile,
+  baseEjectionMs, ejectAfterConsecutiveFailures, errorCostWeight, inFlightCostWeight, errorDecayMs, hedgeBudgetBurst, hedgeBudgetRatio, hedgeQuantile,
   latencyDecayMs, maxEjectedFraction, maxEjectionMs, minHedgeDelayMs, minHedgeSamples, minRetriesPerSecond, probationTrafficShare,
   remoteRegionCostFactor, retryBudgetBurst, retryBudgetRatio
 } from './constants.ts'
@@ -14,6 +14,7 @@ export interface RoutingConfig {
   latencyDecayMs: number
   errorDecayMs: number
   errorCostWeight: number
+  inFlightCostWeight: number
   remoteRegionCostFactor: number
   ejectAfterConsecutiveFailures: number
   baseEjectionMs: number
@@ -35,6 +36,7 @@ export const defaultRoutingConfig: Readonly<RoutingConfig> = Object.freeze({
   latencyDecayMs,
   errorDecayMs,
   errorCostWeight,
+  inFlightCostWeight,
   remoteRegionCostFactor,
   ejectAfterConsecutiveFailures,
   baseEjectionMs,
@@ -54,7 +56,7 @@ export const defaultRoutingConfig: Readonly<RoutingConfig> = Object.freeze({
 /** The defaults with `overrides` applied, checked for sense (a bad tuning is a programming error). */
 export function routingConfig (overrides: Partial<RoutingConfig> = {}): RoutingConfig {
   const c = { ...defaultRoutingConfig, ...overrides }
-  assert.ok(c.latencyDecayMs > 0 && c.errorDecayMs > 0 && c.errorCostWeight >= 0 && c.remoteRegionCostFactor >= 1)
+  assert.ok(c.latencyDecayMs > 0 && c.errorDecayMs > 0 && c.errorCostWeight >= 0 && c.inFlightCostWeight > 0 && c.remoteRegionCostFactor >= 1)
   assert.ok(Number.isInteger(c.ejectAfterConsecutiveFailures) && c.ejectAfterConsecutiveFailures >= 1)
   assert.ok(c.baseEjectionMs > 0 && c.baseEjectionMs <= c.maxEjectionMs)
   assert.ok(c.maxEjectedFraction >= 0 && c.maxEjectedFraction < 1, 'never all providers ejected')

@@ -17,18 +17,22 @@ export const poolLatencySamples = 256
 /** New samples after which the pool's cached quantiles are sorted again: a p95 lagging 16 answers is fine, sorting 256 numbers per call is not. */
 export const quantileRefreshSamples = 16
 
-/** Time constant of the peak-EWMA latency and of its decay toward zero while idle (Finagle's and Linkerd's default is 10 s). */
-export const latencyDecayMs = 10_000
-/** Smallest latency a cost uses: below a loopback round trip, so in-flight counts still matter when estimates decay toward zero. */
+/** Time constant of the peak-EWMA latency and of its return to the resting value while idle: with Finagle's 10 s one tail answer kept a healthy provider looking slow for ~10 s. */
+export const latencyDecayMs = 3_000
+/** Smallest latency a cost uses: below a loopback round trip, so in-flight counts still matter for sub-millisecond providers. */
 export const latencyFloorMs = 1
-/** Latency assumed for a provider before anyone in its pool answered: a typical wide-area round trip. Later, unmeasured providers take the pool's p50. */
+/** Latency assumed for a provider before anyone in its pool answered: a typical wide-area round trip. */
 export const unmeasuredLatencyMs = 100
+/** Quantile of the pool's answer times assumed for a provider not measured yet: optimistic, so new providers get measured. */
+export const unmeasuredQuantile = 0.1
 /** Time constant of the decayed success and failure counts behind the error rate: errors older than ~30 s barely count. */
 export const errorDecayMs = 10_000
 /** Cost multiplier per unit of recent failure share: a provider failing every request costs ~5× a healthy one of equal latency. */
 export const errorCostWeight = 4
 /** Failures one wrong answer adds to the decayed count: a lying provider stays expensive long after its ejection ends. */
 export const wrongAnswerFailureWeight = 10
+/** Cost added per request in flight, as a share of the latency: 1 would treat a provider as serving one request at a time. */
+export const inFlightCostWeight = 0.3
 /** Cost multiplier of a provider outside the client's region (or of unknown region): a near provider wins until it is twice as costly. */
 export const remoteRegionCostFactor = 2
 
@@ -43,8 +47,8 @@ export const maxEjectedFraction = 0.5
 /** Chance that a selection goes to a provider on probation (one probe in flight at a time): about 1 request in 20. */
 export const probationTrafficShare = 0.05
 
-/** Quantile of the pool's latency after which a request is hedged (Dean and Barroso: hedge after the p95). */
-export const hedgeQuantile = 0.95
+/** Quantile of the pool's latency after which a request is hedged: Dean and Barroso's p95 let the normal tail spend the whole 5% budget; at p97.5 half is left for outliers. */
+export const hedgeQuantile = 0.975
 /** Shortest hedge delay: below it a hedge would race scheduling jitter, not a slow provider. */
 export const minHedgeDelayMs = 10
 /** Answers a pool needs before it hedges: a p95 of fewer samples is noise. */
@@ -63,6 +67,7 @@ export const retryBudgetBurst = 10
 
 assert.ok(providerLatencySamples >= 100, 'a p99 needs at least 100 samples')
 assert.ok(quantileRefreshSamples < poolLatencySamples && minHedgeSamples <= poolLatencySamples)
+assert.ok(unmeasuredQuantile > 0 && unmeasuredQuantile <= 0.5)
 assert.ok(latencyFloorMs > 0 && latencyFloorMs < unmeasuredLatencyMs && latencyDecayMs > 0 && errorDecayMs > 0)
 assert.ok(remoteRegionCostFactor >= 1 && errorCostWeight >= 0 && wrongAnswerFailureWeight >= 1)
 assert.ok(ejectAfterConsecutiveFailures >= 1 && baseEjectionMs > 0 && baseEjectionMs <= maxEjectionMs)

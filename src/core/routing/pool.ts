@@ -8,11 +8,11 @@
 import assert from 'node:assert/strict'
 import { MalformedMessageError } from '../../foundations/errors.ts'
 import { routingConfig, type RoutingConfig } from './config.ts'
-import { maxProviderIdChars, maxProvidersPerPool, poolLatencySamples, quantileRefreshSamples, unmeasuredLatencyMs, wrongAnswerFailureWeight } from './constants.ts'
+import { maxProviderIdChars, maxProvidersPerPool, poolLatencySamples, quantileRefreshSamples, unmeasuredLatencyMs, unmeasuredQuantile, wrongAnswerFailureWeight } from './constants.ts'
 import { addDecayed } from './decayed-count.ts'
 import { TooManyProvidersError } from './errors.ts'
 import { observeAtLeast, observeLatency } from './peak-ewma.ts'
-import { createProvider, type ProviderInfo, type ProviderState } from './provider.ts'
+import { createProvider, restingLatencyMs, type PoolLatencies, type ProviderInfo, type ProviderState } from './provider.ts'
 import { SampleRing } from './sample-ring.ts'
 import { createTokenBucket, deposit, tryTake, type TokenBucket } from './token-bucket.ts'
 
@@ -145,10 +145,12 @@ export function finished (pool: RoutingPoolState, attempt: Attempt, kind: Outcom
   if (p.status === 'ejected' && now >= p.ejectedUntilMs) p.status = 'probation'
   const c = pool.config
   const elapsedMs = Math.max(0, now - attempt.startedAtMs)
+  const typicalMs = typicalLatencyMs(pool)
+  const restMs = restingLatencyMs(p, typicalMs)
   switch (kind) {
     case 'success':
       p.ok += 1
-      observeLatency(p.latency, elapsedMs, now, c.latencyDecayMs)
+      observeLatency(p.latency, elapsedMs, now, c.latencyDecayMs, restMs)
       p.samples.push(elapsedMs)
       pool.latencies.push(elapsedMs)
       addDecayed(p.successes, 1, now, c.errorDecayMs)
@@ -159,7 +161,7 @@ export function finished (pool: RoutingPoolState, attempt: Attempt, kind: Outcom
       return false
     case 'cancelled':
       p.cancelled += 1
-      observeAtLeast(p.latency, elapsedMs, now, c.latencyDecayMs)
+      observeAtLeast(p.latency, elapsedMs, now, c.latencyDecayMs, restMs)
       return false
     case 'error':
       p.errors += 1
@@ -179,7 +181,7 @@ export function finished (pool: RoutingPoolState, attempt: Attempt, kind: Outcom
   }
   // A failure cost the caller its wait plus an answer from elsewhere: a lower bound on this
   // provider's latency, so one that fails fast never looks fast.
-  observeAtLeast(p.latency, elapsedMs + typicalLatencyMs(pool), now, c.latencyDecayMs)
+  observeAtLeast(p.latency, elapsedMs + typicalMs, now, c.latencyDecayMs, restMs)
   if (p.status === 'probation' || (p.status === 'active' && p.consecutiveFailures >= c.ejectAfterConsecutiveFailures)) return tryEject(pool, p, now)
   return false
 }
@@ -214,9 +216,28 @@ export function takeRetryToken (pool: RoutingPoolState, now: number): boolean {
   return ok
 }
 
-/** The pool's median answer time, assumed for providers not measured yet. */
+/** The pool's median answer time. */
 export function typicalLatencyMs (pool: RoutingPoolState): number {
   return pool.latencies.quantile(0.5, quantileRefreshSamples) ?? unmeasuredLatencyMs
+}
+
+/**
+ * What a provider not measured yet is assumed to take: as fast as the pool's fast answers (its
+ * `unmeasuredQuantile`), so it is tried and measured soon, even where the measured ones are far
+ * (in another region, when the near ones have slowed down).
+ */
+export function unmeasuredGuessMs (pool: RoutingPoolState): number {
+  return pool.latencies.quantile(unmeasuredQuantile, quantileRefreshSamples) ?? unmeasuredLatencyMs
+}
+
+/** The pool's latency figures for costs, each computed once when first asked. */
+export function poolLatencies (pool: RoutingPoolState): PoolLatencies {
+  let typical: number | undefined
+  let unmeasured: number | undefined
+  return {
+    typicalMs: () => (typical ??= typicalLatencyMs(pool)),
+    unmeasuredMs: () => (unmeasured ??= unmeasuredGuessMs(pool))
+  }
 }
 
 /**

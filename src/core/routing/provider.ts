@@ -4,7 +4,7 @@
  * ejection cycle (active → ejected → probation → active). Its cost is what selection compares.
  */
 import type { RoutingConfig } from './config.ts'
-import { latencyFloorMs, providerLatencySamples } from './constants.ts'
+import { latencyFloorMs, providerLatencySamples, quantileRefreshSamples } from './constants.ts'
 import { createDecayedCount, decayedValue, type DecayedCount } from './decayed-count.ts'
 import { createPeakEwma, peakEwmaAt, type PeakEwma } from './peak-ewma.ts'
 import { SampleRing } from './sample-ring.ts'
@@ -88,14 +88,34 @@ export function failureShare (p: ProviderState, now: number, config: RoutingConf
   return f / (f + s + 1)
 }
 
+/** The pool's latency figures a provider's cost refers to, computed when first asked. */
+export interface PoolLatencies {
+  /** The pool's median answer time. */
+  typicalMs: () => number
+  /** What a provider not measured yet is assumed to take. */
+  unmeasuredMs: () => number
+}
+
 /**
- * What sending one more request to `p` is expected to cost: its peak-EWMA latency (the pool's
- * typical latency while unmeasured) × (in flight + 1) × the region factor × the failure penalty
- * (1 + `errorCostWeight` × its recent failure share). Lower is better.
+ * Where `p`'s latency estimate returns to while it gets no answers: the lower of the pool's
+ * typical latency and its own median. Not zero, so a provider shunned as slow or failing does not
+ * come to look fastest of all; not above the pool's typical, so it is tried again and re-measured
+ * in time; not above its own median, so a fast provider that lost out to nearer ones comes back.
  */
-export function providerCost (p: ProviderState, now: number, config: RoutingConfig, clientRegion: string | undefined, typicalLatencyMs: () => number): number {
-  const latency = Math.max(latencyFloorMs, peakEwmaAt(p.latency, now, config.latencyDecayMs) ?? typicalLatencyMs())
+export function restingLatencyMs (p: ProviderState, typicalMs: number): number {
+  return Math.min(typicalMs, p.samples.quantile(0.5, quantileRefreshSamples) ?? typicalMs)
+}
+
+/**
+ * What sending one more request to `p` is expected to cost: its peak-EWMA latency (while
+ * unmeasured, the pool's fast answers' time, so it gets tried) × (1 + `inFlightCostWeight` × its
+ * requests in flight) × the region factor × the failure penalty (1 + `errorCostWeight` × its
+ * recent failure share). Lower is better.
+ */
+export function providerCost (p: ProviderState, now: number, config: RoutingConfig, clientRegion: string | undefined, pool: PoolLatencies): number {
+  const measured = p.latency.valueMs === undefined ? undefined : peakEwmaAt(p.latency, now, config.latencyDecayMs, restingLatencyMs(p, pool.typicalMs()))
+  const latency = Math.max(latencyFloorMs, measured ?? pool.unmeasuredMs())
   const remote = clientRegion !== undefined && p.region !== clientRegion
   const region = remote ? config.remoteRegionCostFactor : 1
-  return latency * (p.inFlight + 1) * region * (1 + config.errorCostWeight * failureShare(p, now, config))
+  return latency * (1 + config.inFlightCostWeight * p.inFlight) * region * (1 + config.errorCostWeight * failureShare(p, now, config))
 }

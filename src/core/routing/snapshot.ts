@@ -4,8 +4,8 @@
  * budget counters. Taking it moves providers whose ejection ended to probation, as selection would.
  */
 import { peakEwmaAt } from './peak-ewma.ts'
-import { hedgeDelayMs, releaseEjected, typicalLatencyMs, type RoutingPoolState } from './pool.ts'
-import { errorRate, providerCost, type ProviderStatus } from './provider.ts'
+import { hedgeDelayMs, poolLatencies, releaseEjected, type RoutingPoolState } from './pool.ts'
+import { errorRate, providerCost, restingLatencyMs, type ProviderStatus } from './provider.ts'
 import { tokensAt } from './token-bucket.ts'
 
 /** One provider, as operators see it. Latencies in ms; undefined until measured. */
@@ -63,22 +63,22 @@ export interface PoolSnapshot {
 /** Each provider's state and cost at `now`: the cheap part of a snapshot, for a metrics scrape. */
 export function providerCosts (pool: RoutingPoolState, now: number): Array<{ id: string, state: ProviderStatus, cost: number }> {
   releaseEjected(pool, now)
-  const typical = (): number => typicalLatencyMs(pool)
-  return [...pool.providers.values()].map(p => ({ id: p.id, state: p.status, cost: providerCost(p, now, pool.config, pool.region, typical) }))
+  const latencies = poolLatencies(pool)
+  return [...pool.providers.values()].map(p => ({ id: p.id, state: p.status, cost: providerCost(p, now, pool.config, pool.region, latencies) }))
 }
 
 /** The pool at `now`. */
 export function snapshot (pool: RoutingPoolState, now: number): PoolSnapshot {
   releaseEjected(pool, now)
   const c = pool.config
-  const typical = (): number => typicalLatencyMs(pool)
+  const latencies = poolLatencies(pool)
   const providers = [...pool.providers.values()].map((p): ProviderSnapshot => ({
     id: p.id,
     state: p.status,
-    cost: providerCost(p, now, c, pool.region, typical),
+    cost: providerCost(p, now, c, pool.region, latencies),
     p50Ms: p.samples.quantile(0.5),
     p99Ms: p.samples.quantile(0.99),
-    peakEwmaMs: peakEwmaAt(p.latency, now, c.latencyDecayMs),
+    peakEwmaMs: peakEwmaAt(p.latency, now, c.latencyDecayMs, restingLatencyMs(p, latencies.typicalMs())),
     inFlight: p.inFlight,
     requests: p.requests,
     ok: p.ok,

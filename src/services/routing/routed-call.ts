@@ -32,7 +32,7 @@ export type FailureKind = 'error' | 'timeout' | 'wrong' | 'fatal'
 export type AttemptFn<T> = (providerId: string, signal: AbortSignal) => Promise<T>
 
 /** Options of one routed call. */
-export interface RoutedCallOptions {
+export interface RoutedCallOptions<T = unknown> {
   /** The caller's signal: aborting it aborts every attempt at once, and the call rejects with its reason. */
   signal?: AbortSignal
   /** The whole call's time budget from now, in ms: past it every attempt is aborted and the call rejects with a `TimeoutError`. */
@@ -45,6 +45,11 @@ export interface RoutedCallOptions {
   attemptTimeoutMs?: number
   /** How a thrown error counts (default `defaultClassify`). */
   classify?: (err: unknown) => FailureKind
+  /**
+   * Disposes of an answer that came after the call was settled by another (a hedge loser that
+   * ran on to be measured), e.g. cancels a `Response` body. Default: the answer is dropped.
+   */
+  discard?: (value: T) => void
 }
 
 /** Timeouts (ours, or an `AbortSignal.timeout`) are `timeout`; anything else is the provider's `error`. */
@@ -58,7 +63,7 @@ export function defaultClassify (err: unknown): FailureKind {
  * `TimeoutError` past the deadline, the attempt's own error when classified `fatal`, or an
  * `UnavailableError` saying what each provider did when no attempt succeeded.
  */
-export async function routedCall<T> (pool: RoutingPool, attempt: AttemptFn<T>, opts: RoutedCallOptions = {}): Promise<T> {
+export async function routedCall<T> (pool: RoutingPool, attempt: AttemptFn<T>, opts: RoutedCallOptions<T> = {}): Promise<T> {
   opts.signal?.throwIfAborted()
   const retries = opts.retries ?? defaultRetries
   assert.ok(Number.isInteger(retries) && retries >= 0 && retries <= maxRetriesPerCall, `retries must be an integer from 0 to ${maxRetriesPerCall}`)
@@ -81,7 +86,7 @@ interface Running {
 class RoutedCall<T> {
   readonly #pool: RoutingPool
   readonly #attempt: AttemptFn<T>
-  readonly #opts: RoutedCallOptions
+  readonly #opts: RoutedCallOptions<T>
   readonly #retries: number
   readonly #resolve: (value: T) => void
   readonly #reject: (err: unknown) => void
@@ -94,7 +99,7 @@ class RoutedCall<T> {
   #hedged = false
   #settled = false
 
-  constructor (pool: RoutingPool, attempt: AttemptFn<T>, opts: RoutedCallOptions, retries: number, resolve: (value: T) => void, reject: (err: unknown) => void) {
+  constructor (pool: RoutingPool, attempt: AttemptFn<T>, opts: RoutedCallOptions<T>, retries: number, resolve: (value: T) => void, reject: (err: unknown) => void) {
     this.#pool = pool
     this.#attempt = attempt
     this.#opts = opts
@@ -156,8 +161,12 @@ class RoutedCall<T> {
   #succeeded (run: Running, value: T): void {
     if (!this.#end(run)) return
     this.#finish(run, 'success')
+    if (this.#settled) {
+      this.#opts.discard?.(value)
+      return
+    }
     this.#outcomes.set(run.attempt.providerId, 'answered')
-    this.#settle(new DOMException('another provider answered first', 'AbortError'), () => { this.#resolve(value) })
+    this.#settle(new DOMException('another provider answered first', 'AbortError'), () => { this.#resolve(value) }, 'measure')
   }
 
   #failed (run: Running, err: unknown): void {
@@ -233,11 +242,21 @@ class RoutedCall<T> {
     this.#settle(err, () => { this.#reject(err) })
   }
 
-  /** Ends the call once: clears its timers and listener, cancels the attempts still running, then resolves or rejects. */
-  #settle (reason: unknown, done: () => void): void {
+  /**
+   * Ends the call once: clears its timers and listener, then resolves or rejects. The attempts
+   * still running are cancelled, or with `losers: 'measure'` (another provider answered) left to
+   * run to their end or timeout so the pool learns how slow they really were: cut off at the
+   * moment of losing, a slow or hanging provider would be measured as only as slow as the hedge
+   * delay and keep getting traffic.
+   */
+  #settle (reason: unknown, done: () => void, losers: 'cancel' | 'measure' = 'cancel'): void {
     if (this.#settled) return
     this.#settled = true
     for (const cleanup of this.#cleanups) cleanup()
+    if (losers === 'measure') {
+      done()
+      return
+    }
     for (const run of this.#running) {
       run.cancelTimeout()
       this.#finish(run, 'cancelled')

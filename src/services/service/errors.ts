@@ -36,3 +36,6 @@ export class TooManyBindingsError extends errorWithStatus(409) {}
 
 /** The node's operator does not allow this backend URL. */
 export class BackendNotAllowedError extends errorWithStatus(403) {}
+
+/** A response body broke off before its end: what arrived is not the whole answer. */
+export class ResponseCutOffError extends errorWithStatus(502) {}

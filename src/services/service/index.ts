@@ -37,5 +37,5 @@ export { bindingsFileName } from './binding-table.ts'
 export type { ExchangeLimits } from './http-forward.ts'
 export {
   BackendNotAllowedError, BackendTimeoutError, BackendUnreachableError, HeadersTooLargeError, MethodNotAllowedError,
-  RequestTimeoutError, ServiceBusyError, ServiceNotBoundError, StaleRequestError, TooManyBindingsError
+  RequestTimeoutError, ResponseCutOffError, ServiceBusyError, ServiceNotBoundError, StaleRequestError, TooManyBindingsError
 } from './errors.ts'

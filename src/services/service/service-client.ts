@@ -35,7 +35,7 @@ import {
   maxHttpStreamsPerConnection, maxListResponseBytes, maxTargetChars
 } from './constants.ts'
 import {
-  BackendNotAllowedError, HeadersTooLargeError, ServiceBusyError, StaleRequestError, TooManyBindingsError
+  BackendNotAllowedError, HeadersTooLargeError, ResponseCutOffError, ServiceBusyError, StaleRequestError, TooManyBindingsError
 } from './errors.ts'
 import { endToEndHeaders } from './headers.ts'
 import {
@@ -94,7 +94,8 @@ export class ServiceClient {
    * (`key://mysite.key/api/x` or `http://mysite.key/api/x`), the target its path and query.
    * Resolves once the response head arrives; the body streams after it (cancelling it, or
    * aborting `signal` or `request.signal`, aborts the exchange and the backend's request).
-   * A body that breaks off errors its stream, so a short body is never mistaken for a whole one.
+   * A body that breaks off errors its stream with a `ResponseCutOffError`, so a short body is never
+   * mistaken for a whole one.
    *
    * Throws `InvalidNameError` for a URL host that is not a `.key` name, `AbortedError`,
    * `TimeoutError`, `PeerUnreachableError`, `ProtocolUnsupportedError`, `StreamFailedError` or
@@ -170,7 +171,7 @@ export class ServiceClient {
       }
       return new Response(null, { status, headers: out })
     }
-    return new Response(responseBody(stream, reader, caller, upload), { status, headers: out })
+    return new Response(responseBody(stream, reader, caller, upload, peer), { status, headers: out })
   }
 
   /**
@@ -254,7 +255,8 @@ async function * bodyChunks (request: Request, stop: AbortSignal, onEnd: () => v
  * The response body as a pull stream: one frame is read from the node per pull, so the node (and
  * its backend) send no faster than the caller reads.
  */
-function responseBody (stream: DuplexLike, reader: FrameReader, caller: AbortSignal, upload: { done: boolean }): ReadableStream<Uint8Array> {
+function responseBody (stream: DuplexLike, reader: FrameReader, caller: AbortSignal, upload: { done: boolean }, peer: string): ReadableStream<Uint8Array> {
+  let received = 0
   const onAbort = (): void => { stream.abort(abortError(caller.reason)) }
   caller.addEventListener('abort', onAbort, { once: true })
   const done = (): void => { caller.removeEventListener('abort', onAbort) }
@@ -269,11 +271,12 @@ function responseBody (stream: DuplexLike, reader: FrameReader, caller: AbortSig
           controller.close()
           return
         }
+        received += chunk.byteLength
         controller.enqueue(chunk)
       } catch (err) {
         done()
         stream.abort(err instanceof Error ? err : new Error(String(err)))
-        controller.error(caller.aborted ? abortError(caller.reason) : err)
+        controller.error(caller.aborted ? abortError(caller.reason) : new ResponseCutOffError(`service node ${peer} broke the response body off after ${received} bytes (${err instanceof Error ? err.message : String(err)}); what arrived is not the whole answer`))
       }
     },
     cancel: (reason) => {

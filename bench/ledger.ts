@@ -33,6 +33,9 @@ function pct (xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? NaN
 }
 
+/** The measured network: 4 validators and nothing else. */
+const devnetSize = ['--validators', '4', '--storage', '0', '--no-gateway']
+
 const sleep = async (ms: number): Promise<void> => await new Promise(resolve => setTimeout(resolve, ms))
 
 /** ed25519 verifications per second on one core with Node's crypto: the physical limit. */
@@ -193,7 +196,8 @@ export async function ledgerBench (opts: { registrations: number, log: (line: st
   rows.push({ group: 'anchor', metric: 'limit: 2 cores × verify/s ÷ 4 validators (each verifies every tx)', value: limit.toFixed(0), target: '—' })
   try {
     opts.log('bench: starting a devnet of 4 validators…')
-    keynet(home, ['devnet', 'up', '--validators', '4'])
+    // Validators only: storage and gateway nodes follow the chain too and would share the two cores.
+    keynet(home, ['devnet', 'up', ...devnetSize])
     const file = readDevnet(dir) as DevnetFile
     const genesis = genesisFromJson(readFileSync(file.genesis, 'utf8'))
     const apis = file.nodes.map(n => new ApiClient(n.api))
@@ -256,7 +260,7 @@ export async function ledgerBench (opts: { registrations: number, log: (line: st
     const after = await apis[0]!.status()
 
     opts.log('bench: catch-up of the restarted validator…')
-    keynet(home, ['devnet', 'up'])
+    keynet(home, ['devnet', 'up', ...devnetSize])
     const revivedNode = readDevnet(dir)!.nodes[3]!
     const revived = new ApiClient(revivedNode.api)
     for (;;) {

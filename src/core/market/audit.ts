@@ -1,7 +1,7 @@
 /**
  * Storage audits. Each period, each deal's challenge is drawn from the ledger's randomness (the
  * beacon: the hash of a committed block header after the period ended, which nobody knew while
- * the period ran): a few block indices every holder must answer with the block and its Merkle
+ * the period ran): segment indices every holder must answer with the segment and its Merkle
  * path, and the independent auditors who ask and check. An auditor is never in the audited
  * provider's operator group and never the client. Auditors sign their outcome; the ledger counts
  * signed outcomes of assigned auditors only.
@@ -24,14 +24,35 @@ export function auditSeed (beacon: Uint8Array, dealId: string, period: number): 
   return sha256(utf8.encode(`keynet-audit-v1/${dealId}/${period}/`), beacon)
 }
 
-function words (seed: Uint8Array): number[] {
-  const view = new DataView(seed.buffer, seed.byteOffset, seed.byteLength)
-  return Array.from({ length: seed.byteLength >> 2 }, (_, i) => view.getUint32(i * 4))
+const tags = new Map<string, Uint8Array>()
+function tag (purpose: string): Uint8Array {
+  let t = tags.get(purpose)
+  if (t === undefined) { t = utf8.encode(purpose); tags.set(purpose, t) }
+  return t
 }
 
-/** The block indices challenged (`challengesPerPeriod` of them, from the seed's first words). */
-export function challengeIndices (seed: Uint8Array, blockCount: number): number[] {
-  return words(seed).slice(0, challengesPerPeriod).map(w => w % blockCount)
+/** `count` 32-bit words drawn from the seed for `purpose`: SHA-256(purpose ‖ seed ‖ i) for i = 0, 1, … */
+export function seedWords (seed: Uint8Array, purpose: string, count: number): number[] {
+  const out: number[] = []
+  for (let i = 0; out.length < count; i++) {
+    const h = sha256(tag(purpose), seed, new Uint8Array([i >> 8, i & 255]))
+    for (let j = 0; j + 4 <= h.length && out.length < count; j += 4) out.push(((h[j]! << 24) | (h[j + 1]! << 16) | (h[j + 2]! << 8) | h[j + 3]!) >>> 0)
+  }
+  return out
+}
+
+/**
+ * The segment indices challenged: `challengesPerPeriod` of them. Two words per index, so a
+ * commitment of up to 2⁵³ segments is covered without bias worth naming.
+ */
+export function challengeIndices (seed: Uint8Array, segmentCount: number): number[] {
+  const w = seedWords(seed, 'keynet-challenge-v1', challengesPerPeriod * 2)
+  return Array.from({ length: challengesPerPeriod }, (_, i) => (w[2 * i]! * 2 ** 21 + (w[2 * i + 1]! >>> 11)) % segmentCount)
+}
+
+/** The draws that pick auditors for every provider of a deal in one period. */
+export function auditorDraws (seed: Uint8Array): number[] {
+  return seedWords(seed, 'keynet-auditors-v1', 16)
 }
 
 export interface AuditorCandidate {
@@ -42,22 +63,18 @@ export interface AuditorCandidate {
 }
 
 /**
- * The auditors of one provider: drawn from `auditors` (in the ledger's stable order) by the seed,
- * skipping the provider's own group, the client's, and repeats; `auditorsPerChallenge` of them
- * (fewer only if there are not enough independent ones).
+ * The auditors of one provider: drawn from `auditors` (in the ledger's stable order) by the
+ * period's draws, skipping the provider's own operator group, the client's, and repeats;
+ * `auditorsPerChallenge` of them (fewer only if there are not enough independent ones). When the
+ * draws run out, the remaining eligible auditors are taken in order.
  */
-export function assignAuditors (seed: Uint8Array, auditors: readonly AuditorCandidate[], excludedGroups: ReadonlySet<string>, excludedIds: ReadonlySet<string> = new Set()): AuditorCandidate[] {
+export function assignAuditors (draws: readonly number[], auditors: readonly AuditorCandidate[], excludedGroups: ReadonlySet<string>, excludedIds: ReadonlySet<string> = new Set()): AuditorCandidate[] {
   const chosen: AuditorCandidate[] = []
   if (auditors.length === 0) return chosen
-  let draw = sha256(utf8.encode('keynet-auditors-v1'), seed)
-  // Bounded: after 8 rounds of draws the remaining eligible auditors are taken in order.
-  for (let round = 0; round < 8 && chosen.length < auditorsPerChallenge; round++) {
-    for (const w of words(draw)) {
-      const a = auditors[w % auditors.length]!
-      if (!excludedGroups.has(a.group) && !excludedIds.has(a.id) && !chosen.includes(a)) chosen.push(a)
-      if (chosen.length === auditorsPerChallenge) return chosen
-    }
-    draw = sha256(draw)
+  for (const w of draws) {
+    const a = auditors[w % auditors.length]!
+    if (!excludedGroups.has(a.group) && !excludedIds.has(a.id) && !chosen.includes(a)) chosen.push(a)
+    if (chosen.length === auditorsPerChallenge) return chosen
   }
   for (const a of auditors) {
     if (chosen.length === auditorsPerChallenge) break
@@ -89,8 +106,8 @@ export function verifyAuditStatement (auditorKey: Uint8Array, chainId: string, s
   return verifyBytes(auditorKey, auditStatementBytes(chainId, s), sig)
 }
 
-/** Throws `WrongProofError` unless `block` with `path` proves challenged leaf `index` of the deal's data. */
-export function checkAnswer (dataRoot: Uint8Array, blockCount: number, challenged: readonly number[], index: number, block: Uint8Array, path: Uint8Array[]): void {
-  if (!challenged.includes(index)) throw new WrongProofError(`block ${index} was not challenged; this period's challenge is ${challenged.join(', ')}`)
-  if (!verifyMerklePath(dataRoot, blockCount, index, block, path)) throw new WrongProofError(`the block and path do not prove leaf ${index} of the deal's data root`)
+/** Throws `WrongProofError` unless `segment` with `path` proves challenged leaf `index` of the deal's data. */
+export function checkAnswer (dataRoot: Uint8Array, segmentCount: number, challenged: readonly number[], index: number, segment: Uint8Array, path: Uint8Array[]): void {
+  if (!challenged.includes(index)) throw new WrongProofError(`segment ${index} was not challenged this period`)
+  if (!verifyMerklePath(dataRoot, segmentCount, index, segment, path)) throw new WrongProofError(`the segment and path do not prove leaf ${index} of the deal's data root`)
 }

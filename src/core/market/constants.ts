@@ -19,25 +19,33 @@ export const maxDealPeriods = 100_000
 /** An offer may ask at most this multiple of the kind's reference price in its region: above it is gouging. */
 export const maxOfferPriceMultiple = 4
 /** The reference price moves by at most this share per period (bp), so a squeezed market cannot spike prices. */
-export const maxPriceStepBps = 1_000
+export const maxPriceStepBps = 500
 /** Utilisation of offered capacity (bp) the reference price steers toward: spare room for repairs and newcomers. */
-export const targetUtilisationBps = 7_000
+export const targetUtilisationBps = 6_000
 /** Price change per unit of utilisation above or below target (bp of price per bp of utilisation × 1/10,000). */
-export const priceResponseBps = 5_000
+export const priceResponseBps = 2_000
 /** Lowest reference price: a price never falls to zero, where offers would stop meaning anything. */
 export const minReferencePrice = 1
 /** Providers one deal may name: enough for any replica policy, small enough for one transaction. */
 export const maxDealProviders = 16
-/** Audit challenges per provider per period: a provider holding half the blocks passes a period with 1/16 chance. */
-export const challengesPerPeriod = 4
+/** Segments challenged per provider per period: one holding half the data passes a period with chance 2⁻¹⁶. */
+export const challengesPerPeriod = 16
+/** Bytes of one leaf of a deal's data commitment: small, so an on-ledger answer (segment + path) fits a transaction. */
+export const auditSegmentBytes = 512
+/** Proven segments in one audit-answer transaction (a full answer takes challengesPerPeriod ÷ this). */
+export const maxAnswersPerTx = 4
 /** Independent auditors assigned to each provider each period. */
-export const auditorsPerChallenge = 3
-/** Auditor passes that make a period's evidence pass (a majority of the assigned). */
-export const auditQuorum = 2
+export const auditorsPerChallenge = 5
+/** Auditor passes that make a period's evidence pass: a majority, so a tenth of auditors colluding hides a bad period < 1 % of the time. */
+export const auditQuorum = 3
 /** Periods after a period's end during which a provider may answer a failed audit on the ledger. */
 export const answerDeadlinePeriods = 1
-/** Failed periods within the replacement window that drop a provider from a deal. */
-export const failuresToReplace = 2
+/**
+ * Failed periods within the replacement window that drop a provider from a deal. One: a failed
+ * period is already proven (no valid answer on the ledger by the deadline, which absorbs blips
+ * and lying auditors), and replacing at once keeps going-bad-to-replaced at 2 periods.
+ */
+export const failuresToReplace = 1
 /** Periods over which failures count toward replacement: catches providers that fail only some of the time. */
 export const replacementWindowPeriods = 16
 /** Share of the slashed amount that goes to the wronged client (bp); the rest is burnt. */
@@ -50,6 +58,10 @@ export const operatorShareCapBps = 2_000
 export const operatorCapFloor = 8
 /** Share of new placements reserved for providers still in their vetting window (bp). */
 export const newcomerShareBps = 500
+/** Periods over which the newcomer share is kept (the tally decays with this time constant), so an old surplus or deficit does not steer today's placements. */
+export const newcomerTallyPeriods = 10
+/** Share of each offer's capacity new deals may not use (bp): kept for replacements, so repair finds room in a full market. */
+export const repairHeadroomBps = 1_500
 /** Periods a provider counts as a newcomer after it first offered. */
 export const vettingWindowPeriods = 20
 /** Reputation half-life in periods: a record earned long ago fades, so a provider must keep earning it. */
@@ -60,19 +72,20 @@ export const failureWeight = 6
 export const wrongAnswerWeight = 20
 /** Share of the score that speed can move (bp): being fast never makes up for being wrong. */
 export const speedWeightBps = 1_000
+/** Periods after a failure during which a provider gets no new placements: one just back from an outage proves itself on the deals it has first. */
+export const probationPeriods = 5
 /** Score below which a provider gets no new placements (bp). */
 export const minSelectableScoreBps = 4_000
 /** Settlement items (deal, period) in one settle transaction: the batching that keeps ledger load small. */
 export const maxSettleItems = 256
 /** Audit results in one audit-result transaction. */
 export const maxAuditResultsPerTx = 256
-/** Bytes of one block in an on-ledger audit answer (the content block size limit). */
-export const maxAnswerBlockBytes = 1024 * 1024
-/** Blocks in one deal's data commitment: a Merkle path stays ≤ 32 hashes. */
-export const maxDealBlocks = 2 ** 32
+/** Segments in one deal's data commitment (16 TiB of 512-byte segments): a Merkle path stays ≤ 35 hashes. */
+export const maxDealSegments = 2 ** 35
 
 assert.ok(auditQuorum * 2 > auditorsPerChallenge, 'a quorum is a majority of the assigned auditors')
 assert.ok(slashToClientBps <= 10_000 && slashPerFaultBps <= 10_000)
 assert.ok(maxUnitPrice * maxUnits * maxDealProviders <= Number.MAX_SAFE_INTEGER, 'one period of a deal is a safe integer; whole-deal sums are checked when it opens')
 assert.ok(failuresToReplace <= replacementWindowPeriods)
+assert.ok(challengesPerPeriod % maxAnswersPerTx === 0, 'a full answer is a whole number of transactions')
 assert.ok(newcomerShareBps < operatorShareCapBps)

@@ -13,26 +13,28 @@ import type { PeriodEvidence } from './evidence.ts'
 
 export interface ChallengeAnswer {
   index: number
-  block: Uint8Array
+  segment: Uint8Array
   path: Uint8Array[]
 }
 
 /**
- * Records a provider's on-ledger answer to period `period`'s challenge, as of ledger period
- * `now`. The sender must be the challenged holder; every challenged index must be proven.
+ * Records part of a provider's on-ledger answer to period `period`'s challenge, as of ledger
+ * period `now`. The sender must be the challenged holder, the period must have ended and its
+ * deadline not passed, and every segment must prove a challenged index not proven before. The
+ * period passes once every challenged index is proven.
  */
-export function answerChallenge (e: PeriodEvidence, q: { period: number, now: number, sender: string, holder: string, dataRoot: Uint8Array, blockCount: number, challenged: readonly number[], answers: readonly ChallengeAnswer[] }): PeriodEvidence {
+export function answerChallenge (e: PeriodEvidence, q: { period: number, now: number, sender: string, holder: string, dataRoot: Uint8Array, segmentCount: number, challenged: readonly number[], answers: readonly ChallengeAnswer[] }): PeriodEvidence {
   if (q.sender !== q.holder) throw new NotAuthorisedError(`only the holder ${q.holder} answers its own challenge`)
   if (q.now <= q.period) throw new OutOfWindowError(`period ${q.period} has not ended; its challenge is drawn after it ends`)
   if (q.now > q.period + answerDeadlinePeriods) throw new OutOfWindowError(`the answer deadline of period ${q.period} was period ${q.period + answerDeadlinePeriods}; it is now ${q.now}`)
-  if (e.answered) throw new ReplayedError(`period ${q.period} was already answered`)
-  const unanswered = new Set(q.challenged)
+  if (e.answered) throw new ReplayedError(`period ${q.period} was already answered in full`)
+  const proven = new Set(e.proven)
   for (const a of q.answers) {
-    checkAnswer(q.dataRoot, q.blockCount, q.challenged, a.index, a.block, a.path)
-    unanswered.delete(a.index)
+    if (proven.has(a.index)) throw new ReplayedError(`segment ${a.index} of period ${q.period} was already proven`)
+    checkAnswer(q.dataRoot, q.segmentCount, q.challenged, a.index, a.segment, a.path)
+    proven.add(a.index)
   }
-  if (unanswered.size > 0) throw new OutOfWindowError(`the answer leaves block${unanswered.size > 1 ? 's' : ''} ${[...unanswered].join(', ')} unproven`)
-  return { ...e, answered: true }
+  return { ...e, proven: [...proven].sort((a, b) => a - b), answered: q.challenged.every(i => proven.has(i)) }
 }
 
 /** Whether two statements by one auditor contradict each other (same provider and period, different outcome). */

@@ -9,23 +9,27 @@ import type { AuditOutcome } from './audit.ts'
 export type Verdict = 'pass' | 'fail' | 'pending'
 
 export interface PeriodEvidence {
-  /** Outcomes by assigned auditor (hex id): one each; a second, different one is equivocation. */
-  outcomes: Record<string, AuditOutcome>
-  /** The provider answered every challenged index on the ledger with a valid proof. */
+  /** Outcomes of assigned auditors (hex id), one each; a second, different one is equivocation. */
+  outcomes: Array<{ auditor: string, outcome: AuditOutcome }>
+  /** Challenged indices the provider proved on the ledger itself (an answer may span transactions). */
+  proven: number[]
+  /** Every challenged index is proven. */
   answered: boolean
 }
 
 export function emptyEvidence (): PeriodEvidence {
-  return { outcomes: {}, answered: false }
+  return { outcomes: [], proven: [], answered: false }
 }
 
-export function passCount (e: PeriodEvidence): number {
-  return Object.values(e.outcomes).filter(o => o === 'pass').length
+export function countOutcome (e: PeriodEvidence, outcome: AuditOutcome): number {
+  let n = 0
+  for (const o of e.outcomes) if (o.outcome === outcome) n++
+  return n
 }
 
 /** The verdict on `period` as of ledger period `now`. */
 export function verdict (e: PeriodEvidence, period: number, now: number): Verdict {
-  if (e.answered || passCount(e) >= auditQuorum) return 'pass'
+  if (e.answered || countOutcome(e, 'pass') >= auditQuorum) return 'pass'
   return answerClosed(period, now) ? 'fail' : 'pending'
 }
 
@@ -36,6 +40,5 @@ export function answerClosed (period: number, now: number): boolean {
 
 /** Whether a failed period's outcome was a wrong answer (worse for reputation than silence). */
 export function wasWrong (e: PeriodEvidence): boolean {
-  const all = Object.values(e.outcomes)
-  return all.filter(o => o === 'wrong').length >= auditQuorum
+  return countOutcome(e, 'wrong') >= auditQuorum
 }

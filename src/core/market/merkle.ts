@@ -1,8 +1,8 @@
 /**
- * The data commitment of a storage deal: a binary Merkle tree over the content's blocks, in
- * order. Leaves are SHA-256(0x00 ‖ block), inner nodes SHA-256(0x01 ‖ left ‖ right) (domain
+ * The data commitment of a storage deal: a binary Merkle tree over the content's bytes cut into
+ * `auditSegmentBytes` segments, in order (the last may be shorter). Leaves are SHA-256(0x00 ‖ segment), inner nodes SHA-256(0x01 ‖ left ‖ right) (domain
  * separation stops a node passing as a leaf); an odd node at the end of a level moves up
- * unchanged. An audit answer is the challenged block and the sibling hashes from it to the root.
+ * unchanged. An audit answer is the challenged segment and the sibling hashes from it to the root.
  */
 import { equalBytes } from '../../foundations/bytes.ts'
 import { sha256 } from '../../foundations/hash.ts'
@@ -10,8 +10,8 @@ import { sha256 } from '../../foundations/hash.ts'
 const leafTag = new Uint8Array([0])
 const nodeTag = new Uint8Array([1])
 
-export function leafHash (block: Uint8Array): Uint8Array {
-  return sha256(leafTag, block)
+export function leafHash (segment: Uint8Array): Uint8Array {
+  return sha256(leafTag, segment)
 }
 
 function nodeHash (left: Uint8Array, right: Uint8Array): Uint8Array {
@@ -30,7 +30,14 @@ function levels (leaves: Uint8Array[]): Uint8Array[][] {
   return out
 }
 
-/** Root over the blocks' leaf hashes. */
+/** The content cut into leaves. */
+export function segmentsOf (content: Uint8Array, segmentBytes: number): Uint8Array[] {
+  const out: Uint8Array[] = []
+  for (let i = 0; i < content.byteLength; i += segmentBytes) out.push(content.subarray(i, i + segmentBytes))
+  return out.length === 0 ? [new Uint8Array(0)] : out
+}
+
+/** Root over the leaf hashes. */
 export function merkleRoot (leaves: Uint8Array[]): Uint8Array {
   const all = levels(leaves)
   return all[all.length - 1]![0]!
@@ -49,10 +56,10 @@ export function merklePath (leaves: Uint8Array[], index: number): Uint8Array[] {
   return path
 }
 
-/** Whether `block` is leaf `index` of a `count`-leaf tree with `root`, by `path`. */
-export function verifyMerklePath (root: Uint8Array, count: number, index: number, block: Uint8Array, path: Uint8Array[]): boolean {
+/** Whether `segment` is leaf `index` of a `count`-leaf tree with `root`, by `path`. */
+export function verifyMerklePath (root: Uint8Array, count: number, index: number, segment: Uint8Array, path: Uint8Array[]): boolean {
   if (!Number.isInteger(index) || index < 0 || index >= count) return false
-  let hash = leafHash(block)
+  let hash = leafHash(segment)
   let i = index
   let width = count
   let used = 0

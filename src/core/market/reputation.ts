@@ -19,6 +19,8 @@ export interface Reputation {
   latencyMs: number
   /** Period the counts were last decayed to. */
   period: number
+  /** Last period it failed (missing or wrong), if ever. */
+  lastFailure?: number
 }
 
 /** Answer latency beyond which a provider counts as fully slow (a fraction of the answer budget). */
@@ -42,8 +44,8 @@ export function recordOutcome (r: Reputation, period: number, outcome: 'pass' | 
     const latency = d.passes === 0 ? latencyMs : d.latencyMs + (latencyMs - d.latencyMs) / Math.min(8, d.passes + 1)
     return { ...d, passes: d.passes + 1, latencyMs: latency }
   }
-  if (outcome === 'wrong') return { ...d, wrong: d.wrong + 1 }
-  return { ...d, failures: d.failures + 1 }
+  if (outcome === 'wrong') return { ...d, wrong: d.wrong + 1, lastFailure: period }
+  return { ...d, failures: d.failures + 1, lastFailure: period }
 }
 
 /** Score in bp. */

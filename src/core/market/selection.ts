@@ -6,11 +6,13 @@
  * good offers instead of piling them on one. Two market rules bind every pick:
  * - anti-cartel: no operator group may hold more than `operatorShareCapBps` of the market's
  *   active placements (or `operatorCapFloor` placements in a young market);
- * - newcomers: while providers in their vetting window hold less than `newcomerShareBps` of new
- *   placements, one holder of each new deal is a newcomer that has failed nothing.
+ * - newcomers: while providers in their vetting window hold less than `newcomerShareBps` of recent
+ *   new placements, the first holder picked is a newcomer that has failed nothing.
+ * New deals leave `repairHeadroomBps` of every offer free, so a replacement finds room; a provider
+ * that failed within `probationPeriods` gets no new placements.
  */
 import type { Random } from '../../foundations/clock.ts'
-import { minSelectableScoreBps, newcomerShareBps, operatorCapFloor, operatorShareCapBps, vettingWindowPeriods } from './constants.ts'
+import { minSelectableScoreBps, probationPeriods, newcomerShareBps, newcomerTallyPeriods, operatorCapFloor, operatorShareCapBps, repairHeadroomBps, vettingWindowPeriods } from './constants.ts'
 import type { ReplicaPolicy } from './deals.ts'
 import { PolicyNotMetError } from './errors.ts'
 
@@ -19,7 +21,8 @@ export interface Candidate {
   group: string
   region: string
   price: number
-  /** Units of free capacity. */
+  /** Units of capacity, and of it still free. */
+  capacity: number
   free: number
   /** Effective reputation score (bp). */
   score: number
@@ -27,6 +30,8 @@ export interface Candidate {
   since: number
   /** Failed periods on record (any deal, recent). */
   recentFailures: number
+  /** Last period it failed, if ever. */
+  lastFailure?: number
 }
 
 /** Active placements in one market: in total and by operator group. */
@@ -55,6 +60,12 @@ export function capAllows (shares: MarketShares, group: string, adding = 1): boo
   return (shares.byGroup.get(group) ?? 0) + adding <= groupAllowance(shares, adding)
 }
 
+/** The tally one period later: both counts decay, so the share is kept over the last ~`newcomerTallyPeriods`. */
+export function decayTally (tally: NewcomerTally): NewcomerTally {
+  const f = Math.exp(-1 / newcomerTallyPeriods)
+  return { placements: tally.placements * f, newcomer: tally.newcomer * f }
+}
+
 /** Whether the tally is short of the newcomer share if `count` more placements go to others. */
 export function newcomerShort (tally: NewcomerTally, count: number): boolean {
   return tally.newcomer * 10_000 < newcomerShareBps * (tally.placements + count)
@@ -69,7 +80,7 @@ export interface SelectionRequest {
   period: number
   shares: MarketShares
   tally: NewcomerTally
-  /** Holders already in the deal (replacement): their groups and regions count for the policy. */
+  /** Holders already in the deal (replacement): their groups and regions count for the policy. A replacement may use an offer's repair headroom; a new deal may not. */
   current?: ReadonlyArray<Pick<Candidate, 'provider' | 'group' | 'region'>>
   /** Highest price a slot may pay (a replacement keeps the slot's price). */
   maxPrice?: number
@@ -83,8 +94,11 @@ export function selectProviders (q: SelectionRequest): Candidate[] {
   const regions = new Set(current.map(c => c.region))
   const taken = new Set(current.map(c => c.provider))
   const chosen: Candidate[] = []
-  const usable = q.candidates.filter(c => c.free >= q.units && (q.maxPrice === undefined || c.price <= q.maxPrice) && capAllows(q.shares, c.group))
-  const wantNewcomer = q.count === q.policy.replicas && newcomerShort(q.tally, q.count)
+  const repair = q.current !== undefined
+  const room = (c: Candidate): number => repair ? c.free : c.free - Math.floor(c.capacity * repairHeadroomBps / 10_000)
+  const onProbation = (c: Candidate): boolean => c.lastFailure !== undefined && q.period - c.lastFailure < probationPeriods
+  const usable = q.candidates.filter(c => room(c) >= q.units && (q.maxPrice === undefined || c.price <= q.maxPrice) && !onProbation(c) && capAllows(q.shares, c.group))
+  const wantNewcomer = newcomerShort(q.tally, q.count)
   for (let n = 0; n < q.count; n++) {
     const slotsLeft = q.count - n
     const regionsShort = Math.max(0, q.policy.regions - regions.size)

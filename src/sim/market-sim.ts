@@ -181,7 +181,7 @@ export function runMarketSimulation (options: Partial<MarketSimOptions> = {}): M
       const seed = auditSeed(beacon, deal.id, t)
       const draws = auditorDraws(seed)
       let challenged: number[] | undefined
-      const challenge = (): number[] => (challenged ??= challengeIndices(seed, deal.blockCount!))
+      const challenge = (): number[] => (challenged ??= challengeIndices(seed, deal.segments!))
       const evidence = new Map<string, PeriodEvidence>()
       const holders = intact.get(deal.id)!
       for (const h of holdersOf(deal)) {
@@ -336,7 +336,7 @@ export function runMarketSimulation (options: Partial<MarketSimOptions> = {}): M
     const id = `d-${m.deals++}`
     // Clients deposit a reserve above the minimum so a replacement may cost more than the slot did.
     const escrow = Math.ceil(requiredEscrow(chosen.map(c => c.price), units, periods) * o.escrowReserve)
-    const deal = openDeal({ id, client: `c-${random.int(500)}`, kind: 'storage', units, policy, startPeriod: t, periods, holders: chosen, escrow, blockCount: units * 2 ** 21 })
+    const deal = openDeal({ id, client: `c-${random.int(500)}`, kind: 'storage', units, policy, startPeriod: t, periods, holders: chosen, escrow, segments: units * 2 ** 21 })
     active.set(id, deal)
     // A garbage server accepts and stores nothing.
     intact.set(id, new Set(chosen.filter(c => byId.get(c.provider)!.behaviour !== 'garbage').map(c => c.provider)))

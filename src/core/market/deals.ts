@@ -48,9 +48,9 @@ export interface Deal {
   nextPeriod: number
   slots: Slot[]
   escrow: Escrow
-  /** Merkle root over the content's blocks, and their count (storage deals). */
+  /** Merkle root over the content's audit segments, and their count (storage deals). */
   dataRoot?: Uint8Array
-  blockCount?: number
+  segments?: number
 }
 
 export interface DealTerms {
@@ -65,7 +65,7 @@ export interface DealTerms {
   holders: Array<{ provider: string, group: string, region: string, price: number }>
   escrow: number
   dataRoot?: Uint8Array
-  blockCount?: number
+  segments?: number
 }
 
 /** What the escrow must cover: every slot's price × units, every period. */
@@ -115,7 +115,7 @@ export function openDeal (t: DealTerms): Deal {
     escrow: openEscrow(t.escrow)
   }
   if (t.dataRoot !== undefined) deal.dataRoot = t.dataRoot
-  if (t.blockCount !== undefined) deal.blockCount = t.blockCount
+  if (t.segments !== undefined) deal.segments = t.segments
   return deal
 }
 

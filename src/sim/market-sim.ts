@@ -41,6 +41,11 @@ export interface MarketSimOptions extends WorldOptions {
   escrowReserve: number
   /** Periods run before measuring: the launch of a market where nobody has a record yet. */
   warmupPeriods: number
+  /**
+   * The anchor market: pays every holder every period without evidence (as leases that pay per
+   * block do), so nobody is slashed or replaced, and counts each operator key as an operator.
+   */
+  unchecked?: boolean
 }
 
 export const defaultMarketSim: MarketSimOptions = {
@@ -79,8 +84,9 @@ export interface MarketSimResult {
   largestOperatorShare: number
   largestOperatorGroup: string
   hhi: number
-  /** Same, if the sybil operator's keys were counted as separate operators (what the cap would see without identity rules). */
-  sybilKeysAsOperators: number
+  /** The same by the operators that really run the nodes (the sybil's keys as one), whatever the rules could see. */
+  largestRealOperatorShare: number
+  hhiRealOperators: number
   newcomerPlacementShare: number
   /** Periods until a good newcomer's active placements reach half a mature honest provider's median; median and p90 over those that did, and how many did not. */
   newcomerHalfShareMedian: number | undefined
@@ -108,7 +114,7 @@ export interface MarketSimResult {
 export function runMarketSimulation (options: Partial<MarketSimOptions> = {}): MarketSimResult {
   const o: MarketSimOptions = { ...defaultMarketSim, ...options }
   const random = seededRandom(o.seed)
-  const world: World = buildWorld(o, random)
+  const world: World = buildWorld({ ...o, mergeIdentities: o.unchecked !== true }, random)
   const byId = new Map(world.providers.map(p => [p.id, p]))
   const reputation = new Map<string, Reputation>(world.providers.map(p => [p.id, newReputation(0)]))
   const stakes = new Map<string, Stake>([...world.stakeOf].map(([g, amount]) => [g, { operator: g, amount, sources: [], slashed: 0 }]))
@@ -179,14 +185,14 @@ export function runMarketSimulation (options: Partial<MarketSimOptions> = {}): M
     let replacementsNow = 0
     for (const deal of [...active.values()]) {
       const seed = auditSeed(beacon, deal.id, t)
-      const draws = auditorDraws(seed)
+      const draws = o.unchecked ? [] : auditorDraws(seed)
       let challenged: number[] | undefined
       const challenge = (): number[] => (challenged ??= challengeIndices(seed, deal.segments!))
       const evidence = new Map<string, PeriodEvidence>()
       const holders = intact.get(deal.id)!
       for (const h of holdersOf(deal)) {
         const p = byId.get(h.provider)!
-        const auditors = assignAuditors(draws, world.auditors, groupSet(p.group)) as SimAuditor[]
+        const auditors = o.unchecked ? [] : assignAuditors(draws, world.auditors, groupSet(p.group)) as SimAuditor[]
         const holds = holdsChallenged(p, deal, h.provider, challenge, t, holders)
         const blip = p.behaviour !== 'garbage' && random.next() < o.blipChance
         const outcomes: PeriodEvidence['outcomes'] = []
@@ -195,7 +201,8 @@ export function runMarketSimulation (options: Partial<MarketSimOptions> = {}): M
           outcomes.push({ auditor: a.id, outcome })
           findings[a.index]!++
         }
-        const ev: PeriodEvidence = { outcomes, proven: [], answered: false }
+        // The anchor market pays every holder every period, as a lease does, with no evidence.
+        const ev: PeriodEvidence = { outcomes, proven: [], answered: o.unchecked === true }
         // Whoever holds every challenged block answers on the ledger when the auditors did not pass it.
         if (verdict(ev, t, t + 1) !== 'pass' && holds && p.behaviour !== 'garbage') { ev.answered = true; answers++ }
         evidence.set(h.provider, ev)
@@ -278,9 +285,13 @@ export function runMarketSimulation (options: Partial<MarketSimOptions> = {}): M
       }
       if (top > m.largest) { m.largest = top; m.largestGroup = topGroup }
       m.hhi = Math.max(m.hhi, hhi)
-      const perKey = new Map<string, number>()
-      for (const p of world.providers) perKey.set(p.behaviour === 'sybil' ? p.operator : p.group, (perKey.get(p.behaviour === 'sybil' ? p.operator : p.group) ?? 0) + (activeCount.get(p.id) ?? 0))
-      m.sybilKeysLargest = Math.max(m.sybilKeysLargest, Math.max(...perKey.values()) / shares.total)
+      // Who really runs what: the sybil's keys are one operator whatever the rules could see.
+      const perReal = new Map<string, number>()
+      for (const p of world.providers) { const real = p.behaviour === 'sybil' ? 'sybil' : p.operator; perReal.set(real, (perReal.get(real) ?? 0) + (activeCount.get(p.id) ?? 0)) }
+      let hhiReal = 0
+      for (const n of perReal.values()) hhiReal += (n / shares.total * 100) ** 2
+      m.largestReal = Math.max(m.largestReal, Math.max(...perReal.values()) / shares.total)
+      m.hhiReal = Math.max(m.hhiReal, hhiReal)
       for (const r of regions) m.maxUtilisation = Math.max(m.maxUtilisation, prices.get(r)!.used / Math.max(1, prices.get(r)!.offered))
     }
     trackNewcomers(t)
@@ -419,7 +430,8 @@ export function runMarketSimulation (options: Partial<MarketSimOptions> = {}): M
     largestOperatorShare: m.largest,
     largestOperatorGroup: m.largestGroup,
     hhi: Math.round(m.hhi),
-    sybilKeysAsOperators: m.sybilKeysLargest,
+    largestRealOperatorShare: m.largestReal,
+    hhiRealOperators: Math.round(m.hhiReal),
     newcomerPlacementShare: placedTotal.all === 0 ? 0 : placedTotal.newcomer / placedTotal.all,
     newcomerHalfShareMedian: quantile(reached, 0.5),
     newcomerHalfShareP90: quantile(reached, 0.9),
@@ -451,11 +463,11 @@ export function runMarketSimulation (options: Partial<MarketSimOptions> = {}): M
 function newMetrics () {
   return {
     deals: 0, unplaced: 0, unreplaced: 0, dataLost: 0, dataLostWarmup: 0,
-    paidAll: 0, paid: 0, paidToCheaters: 0, paidUndelivered: 0, escrowIn: 0,
+    paidAll: 0, paid: 0, largestReal: 0, hhiReal: 0, paidToCheaters: 0, paidUndelivered: 0, escrowIn: 0,
     escrowDone: { deposited: 0, paid: 0, refunded: 0 },
     escrowLost: [] as Deal[],
     honestWrong: new Set<string>(), honestOutage: new Set<string>(),
-    largest: 0, largestGroup: '', hhi: 0, sybilKeysLargest: 0, maxUtilisation: 0,
+    largest: 0, largestGroup: '', hhi: 0, maxUtilisation: 0,
     priceMin: Infinity, priceMax: 0,
     replacementTimes: [] as number[],
     newcomerReached: new Map<string, number>(),

@@ -52,6 +52,8 @@ export interface WorldOptions {
   periods: number
   auditors: number
   colludingAuditors: number
+  /** Apply the operator-identity rule (shared stake source or network = one operator); off, every operator key stands alone. */
+  mergeIdentities?: boolean
 }
 
 export interface World {
@@ -99,7 +101,7 @@ export function buildWorld (o: WorldOptions, random: Random): World {
     })
   }
   const groups = operatorGroups(identities)
-  for (const p of providers) p.group = groups.get(p.id)!
+  if (o.mergeIdentities !== false) for (const p of providers) p.group = groups.get(p.id)!
   const auditors: SimAuditor[] = Array.from({ length: o.auditors }, (_, i) => ({ id: `a-${i}`, group: i < o.colludingAuditors ? 'auditor-cartel' : `auditor-op-${i >> 1}`, colluding: i < o.colludingAuditors, index: i }))
   const stakeOf = new Map<string, number>()
   for (const p of providers) stakeOf.set(p.group, 200_000)

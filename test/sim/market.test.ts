@@ -19,10 +19,16 @@ describe('market simulation (small)', () => {
       assert.ok(r.replacements > 0 && (r.replacementP99 ?? Infinity) <= 2, `replacement p99 ${r.replacementP99} of ${r.replacements}`)
       assert.equal(r.dataLost, 0)
       assert.equal(r.escrow.deposited, r.escrow.paid + r.escrow.refunded + r.escrow.held)
-      // The sybil operator is the largest group only because its keys are counted together.
-      assert.ok(r.sybilKeysAsOperators < r.largestOperatorShare)
+      assert.ok(r.largestRealOperatorShare <= 0.2, `largest real operator ${r.largestRealOperatorShare}`)
     })
   }
+
+  it('the anchor market without these rules pays cheaters, lets the split operator past the cap and loses data', () => {
+    const r = runMarketSimulation({ ...small, seed: 1, unchecked: true })
+    assert.ok(r.paidUndeliveredShare > 0.05, `unchecked market paid ${r.paidUndeliveredShare} for undelivered periods`)
+    assert.ok(r.largestRealOperatorShare > 0.2, `largest real operator ${r.largestRealOperatorShare}`)
+    assert.ok(r.dataLost > 0)
+  })
 
   it('replays exactly per seed', () => {
     const a = runMarketSimulation({ ...small, periods: 25, seed: 9 })

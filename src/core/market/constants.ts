@@ -70,6 +70,10 @@ export const reputationHalfLifePeriods = 50
 export const failureWeight = 6
 /** Weight of a wrong answer (garbage, a bad path): worse than silence, since it costs the checker work. */
 export const wrongAnswerWeight = 20
+/** Answer latency at which a provider counts as fully slow for its score. */
+export const answerBudgetMs = 10_000
+/** Stake sources recorded per operator: keeps the entry small; a later funder still links through the earlier ones. */
+export const maxStakeSources = 16
 /** Share of the score that speed can move (bp): being fast never makes up for being wrong. */
 export const speedWeightBps = 1_000
 /** Periods after a failure during which a provider gets no new placements: one just back from an outage proves itself on the deals it has first. */

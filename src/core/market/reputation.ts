@@ -9,7 +9,7 @@
  * provider that is fast but wrong, or good only part of the time, scores below a slow honest one:
  * speed moves at most `speedWeightBps` of the score. A provider with no record scores 5,000.
  */
-import { failureWeight, reputationHalfLifePeriods, speedWeightBps, wrongAnswerWeight } from './constants.ts'
+import { answerBudgetMs, failureWeight, reputationHalfLifePeriods, speedWeightBps, wrongAnswerWeight } from './constants.ts'
 
 export interface Reputation {
   passes: number
@@ -22,9 +22,6 @@ export interface Reputation {
   /** Last period it failed (missing or wrong), if ever. */
   lastFailure?: number
 }
-
-/** Answer latency beyond which a provider counts as fully slow (a fraction of the answer budget). */
-export const answerBudgetMs = 10_000
 
 export function newReputation (period: number): Reputation {
   return { passes: 0, failures: 0, wrong: 0, latencyMs: 0, period }

@@ -1,6 +1,6 @@
 /** An operator's stake: what it put up for its nodes, who funded it, and how a fault slashes it. */
 import { MalformedMessageError } from '../../foundations/errors.ts'
-import { minOperatorStake, slashPerFaultBps, slashToClientBps } from './constants.ts'
+import { maxStakeSources, minOperatorStake, slashPerFaultBps, slashToClientBps } from './constants.ts'
 import { InsufficientStakeError } from './errors.ts'
 
 export interface Stake {
@@ -12,9 +12,6 @@ export interface Stake {
   /** Total slashed so far (for the operator's record). */
   slashed: number
 }
-
-/** Bounded so one operator's entry stays small; a sixteenth funder joins the earliest's group anyway. */
-export const maxStakeSources = 16
 
 export function emptyStake (operator: string): Stake {
   return { operator, amount: 0, sources: [], slashed: 0 }

@@ -20,7 +20,8 @@ export const limitSources = [
   'src/services/metrics/constants.ts',
   'src/core/routing/constants.ts',
   'src/services/routing/constants.ts',
-  'src/services/service/constants.ts'
+  'src/services/service/constants.ts',
+  'src/core/market/constants.ts'
 ]
 
 export function renderLimits (): string {

@@ -10,6 +10,7 @@ import { contentPin } from './handlers/content-pin.ts'
 import { contentUnpin } from './handlers/content-unpin.ts'
 import { pinRepair } from './handlers/pin-repair.ts'
 import type { TxContext } from './handlers/context.ts'
+import { runMarketBody } from './market/index.ts'
 import type { StateView } from './state.ts'
 import { senderOf } from './tx.ts'
 import type { ChainParams, Tx, TxBody } from './types.ts'
@@ -22,6 +23,8 @@ export interface BlockEnv {
   params: ChainParams
   /** Address of the proposer, credited with the fees. */
   feeRecipient: Uint8Array
+  /** Hash of the block this one builds on (the market's randomness); absent in a pre-check outside a block. */
+  parentHash?: Uint8Array
 }
 
 /**
@@ -45,7 +48,7 @@ export function applyTx (state: StateView, tx: Tx, env: BlockEnv): KeynetError |
   view.mergeIntoParent()
   const bodyView = state.fork()
   try {
-    runBody({ state: bodyView, chainId: env.chainId, height: env.height, time: env.time, params: env.params, sender, senderKey: tx.from }, tx.body)
+    runBody({ state: bodyView, chainId: env.chainId, height: env.height, time: env.time, params: env.params, sender, senderKey: tx.from, ...(env.parentHash === undefined ? {} : { parentHash: env.parentHash }) }, tx.body)
   } catch (err) {
     if (err instanceof KeynetError) return err
     throw err
@@ -66,5 +69,6 @@ function runBody (ctx: TxContext, body: TxBody): void {
     case 'content-pin': return contentPin(ctx, body)
     case 'content-unpin': return contentUnpin(ctx, body)
     case 'pin-repair': return pinRepair(ctx, body)
+    default: return runMarketBody(ctx, body)
   }
 }

@@ -144,7 +144,7 @@ function resultOf (index: number, error: KeynetError | undefined): TxResult {
 }
 
 function envFor (chain: ChainState, height: number, time: number, proposer: Uint8Array): BlockEnv {
-  return { chainId: chain.genesis.chainId, height, time, params: chain.genesis.params, feeRecipient: addressOf(proposer) }
+  return { chainId: chain.genesis.chainId, height, time, params: chain.genesis.params, feeRecipient: addressOf(proposer), parentHash: chain.lastHash }
 }
 
 /** Stores each new, valid evidence item under its id; returns the items accepted. */

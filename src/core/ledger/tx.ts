@@ -7,6 +7,7 @@ import { maxPinHolders, maxTxBytes } from '../../foundations/limits.ts'
 import * as shape from '../../foundations/shape.ts'
 import { checkAddrs, checkCidString, checkHolders, checkKinds, checkRegion } from './providers.ts'
 import { checkRecordsShape } from './records.ts'
+import { checkMarketBody, isMarketTxType } from './market/decode.ts'
 import type { SignedTx, Tx, TxBody } from './types.ts'
 
 const txDomain = 'keynet-tx-v1'
@@ -143,6 +144,7 @@ function checkBody (v: unknown): TxBody {
       shape.onlyKeys(b, 'pin-repair', ['type', 'cid', 'gone', 'replacement'])
       return { type, cid: checkCidString(b.cid, 'cid'), gone: shape.bytes(b.gone, 'gone', 20), replacement: shape.bytes(b.replacement, 'replacement', 20) }
     default:
+      if (isMarketTxType(type)) return checkMarketBody(type, b)
       throw new MalformedMessageError(`unknown transaction type "${type}"`)
   }
 }

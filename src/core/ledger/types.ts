@@ -1,4 +1,5 @@
 /** Data types of the ledger: what transactions, blocks and state entries hold. */
+import type { MarketTxBody } from './market/types.ts'
 
 /** Typed records of a name; the whole set is bounded by `maxRecordBytes` when encoded. */
 export interface NameRecords {
@@ -89,6 +90,7 @@ export type TxBody =
   | { type: 'content-pin', cid: string, replicas: number, regions: number, holders: Uint8Array[], name?: string }
   | { type: 'content-unpin', cid: string }
   | { type: 'pin-repair', cid: string, gone: Uint8Array, replacement: Uint8Array }
+  | MarketTxBody
 
 export type TxType = TxBody['type']
 

@@ -13,6 +13,8 @@ export interface TxContext {
   sender: Uint8Array
   /** Public key of the signer. */
   senderKey: Uint8Array
+  /** Hash of the parent block (absent in a pre-check outside a block). */
+  parentHash?: Uint8Array
 }
 
 export type TxHandler<T extends TxBody['type']> = (ctx: TxContext, body: Extract<TxBody, { type: T }>) => void

@@ -1,0 +1,104 @@
+/** Shape checks of market transaction bodies (values are checked against state by the handlers). */
+import { MalformedMessageError } from '../../../foundations/errors.ts'
+import * as shape from '../../../foundations/shape.ts'
+import { auditOutcomes, type AuditOutcome } from '../../market/audit.ts'
+import { maxAnswersPerTx, maxAuditResultsPerTx, maxDealProviders, maxSettleItems, auditSegmentBytes } from '../../market/constants.ts'
+import { checkKind } from '../../market/kinds.ts'
+import { marketTxTypes, type MarketTxBody, type MarketTxType, type SignedAuditResult } from './types.ts'
+
+const maxDealIdChars = 24
+/** Hashes in a Merkle path: enough for maxDealSegments leaves. */
+const maxPathHashes = 40
+
+export function isMarketTxType (type: string): type is MarketTxType {
+  return (marketTxTypes as readonly string[]).includes(type)
+}
+
+/** Decodes a market body of the given type; the caller has checked `isMarketTxType`. */
+export function checkMarketBody (type: MarketTxType, b: Record<string, unknown>): MarketTxBody {
+  const dealId = (v: unknown): string => shape.str(v, 'dealId', maxDealIdChars)
+  switch (type) {
+    case 'stake':
+      shape.onlyKeys(b, type, ['type', 'operator', 'amount'])
+      return { type, operator: shape.bytes(b.operator, 'operator', 20), amount: shape.uint(b.amount, 'amount') }
+    case 'offer':
+      shape.onlyKeys(b, type, ['type', 'kind', 'capacity', 'price'])
+      // Numbers pass through as sent: the handler says what is wrong with a negative or absurd price.
+      return { type, kind: checkKind(b.kind), capacity: number(b.capacity, 'capacity'), price: number(b.price, 'price') }
+    case 'offer-withdraw':
+      shape.onlyKeys(b, type, ['type', 'kind'])
+      return { type, kind: checkKind(b.kind) }
+    case 'deal-open': {
+      shape.onlyKeys(b, type, ['type', 'kind', 'units', 'periods', 'replicas', 'regions', 'providers', 'escrow', 'dataRoot', 'segments'])
+      const body: MarketTxBody = {
+        type,
+        kind: checkKind(b.kind),
+        units: shape.uint(b.units, 'units'),
+        periods: shape.uint(b.periods, 'periods'),
+        replicas: shape.uint(b.replicas, 'replicas'),
+        regions: shape.uint(b.regions, 'regions'),
+        providers: shape.list(b.providers, 'providers', maxDealProviders).map((p, i) => shape.bytes(p, `providers[${i}]`, 20)),
+        escrow: shape.uint(b.escrow, 'escrow')
+      }
+      if (b.dataRoot !== undefined) body.dataRoot = shape.bytes(b.dataRoot, 'dataRoot', 32)
+      if (b.segments !== undefined) body.segments = shape.uint(b.segments, 'segments')
+      return body
+    }
+    case 'audit-result':
+      shape.onlyKeys(b, type, ['type', 'results'])
+      return { type, results: shape.list(b.results, 'results', maxAuditResultsPerTx).map((r, i) => auditResult(r, `results[${i}]`)) }
+    case 'audit-answer':
+      shape.onlyKeys(b, type, ['type', 'dealId', 'period', 'answers'])
+      return {
+        type,
+        dealId: dealId(b.dealId),
+        period: shape.uint(b.period, 'period'),
+        answers: shape.list(b.answers, 'answers', maxAnswersPerTx).map((a, i) => {
+          const r = shape.record(a, `answers[${i}]`)
+          shape.onlyKeys(r, `answers[${i}]`, ['index', 'segment', 'path'])
+          return {
+            index: shape.uint(r.index, `answers[${i}].index`),
+            segment: shape.bytes(r.segment, `answers[${i}].segment`, undefined, auditSegmentBytes),
+            path: shape.list(r.path, `answers[${i}].path`, maxPathHashes).map(h => shape.bytes(h, `answers[${i}].path[]`, 32))
+          }
+        })
+      }
+    case 'settle':
+      shape.onlyKeys(b, type, ['type', 'items'])
+      return {
+        type,
+        items: shape.list(b.items, 'items', maxSettleItems).map((it, i) => {
+          const r = shape.record(it, `items[${i}]`)
+          shape.onlyKeys(r, `items[${i}]`, ['dealId', 'period'])
+          return { dealId: dealId(r.dealId), period: shape.uint(r.period, `items[${i}].period`) }
+        })
+      }
+    case 'deal-replace':
+      shape.onlyKeys(b, type, ['type', 'dealId', 'slot', 'provider'])
+      return { type, dealId: dealId(b.dealId), slot: shape.uint(b.slot, 'slot'), provider: shape.bytes(b.provider, 'provider', 20) }
+    case 'market-tick':
+      shape.onlyKeys(b, type, ['type'])
+      return { type }
+  }
+}
+
+function number (v: unknown, field: string): number {
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new MalformedMessageError(`${field} must be a number`)
+  return v
+}
+
+function auditResult (v: unknown, field: string): SignedAuditResult {
+  const r = shape.record(v, field)
+  shape.onlyKeys(r, field, ['dealId', 'provider', 'period', 'outcome', 'latencyMs', 'auditor', 'sig'])
+  const outcome = shape.str(r.outcome, `${field}.outcome`, 16)
+  if (!(auditOutcomes as readonly string[]).includes(outcome)) throw new MalformedMessageError(`${field}.outcome must be one of ${auditOutcomes.join(', ')}`)
+  return {
+    dealId: shape.str(r.dealId, `${field}.dealId`, maxDealIdChars),
+    provider: shape.bytes(r.provider, `${field}.provider`, 20),
+    period: shape.uint(r.period, `${field}.period`),
+    outcome: outcome as AuditOutcome,
+    latencyMs: shape.uint(r.latencyMs, `${field}.latencyMs`),
+    auditor: shape.bytes(r.auditor, `${field}.auditor`, 32),
+    sig: shape.bytes(r.sig, `${field}.sig`, 64)
+  }
+}

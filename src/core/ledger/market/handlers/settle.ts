@@ -1,0 +1,42 @@
+import { fromHex, toHex } from '../../../../foundations/bytes.ts'
+import { dealEnded, holdersOf, type Deal } from '../../../market/deals.ts'
+import { NotAuthorisedError } from '../../../market/errors.ts'
+import { emptyEvidence, verdict, type PeriodEvidence } from '../../../market/evidence.ts'
+import { settlePeriod } from '../../../market/settlement.ts'
+import { getProvider } from '../../providers.ts'
+import { marketKey } from '../keys.ts'
+import { applySlash, credit, getDeal, periodAt, setDeal } from '../market-state.ts'
+import type { MarketHandler } from './context.ts'
+import { takePlacement } from './placements.ts'
+
+/**
+ * Settles periods of deals, batched (up to maxSettleItems per transaction). Only a party of the
+ * deal — its client or a current holder — may settle it, and each period once, in order, after
+ * its verdicts are final. Each holder is paid for a passed period; a failed period's share goes
+ * back to the client, the holder's operator is slashed (part to the client, part burnt) and a
+ * holder that failed too often is dropped, its slot left for deal-replace.
+ */
+export const settle: MarketHandler<'settle'> = (ctx, body) => {
+  const now = periodAt(ctx.time)
+  const sender = toHex(ctx.sender)
+  for (const item of body.items) {
+    const deal = getDeal(ctx.state, item.dealId)
+    if (sender !== deal.client && !holdersOf(deal).some(h => h.provider === sender)) throw new NotAuthorisedError(`${sender} is neither the client nor a holder of deal ${deal.id}, so it may not settle it`)
+    const evidence = (provider: string): PeriodEvidence => ctx.state.entry<PeriodEvidence>(marketKey.evidence(deal.id, provider, item.period)) ?? emptyEvidence()
+    const s = settlePeriod(deal, item.period, provider => verdict(evidence(provider), item.period, now))
+    for (const p of s.payments) credit(ctx.state, p.provider, p.amount)
+    credit(ctx.state, deal.client, s.refunded)
+    for (const failed of s.failed) {
+      const node = getProvider(ctx.state, fromHex(failed))
+      if (node !== undefined) applySlash(ctx.state, toHex(node.operator), deal.client)
+    }
+    for (const gone of s.dropped) release(ctx.time, deal, gone)
+    if (dealEnded(s.deal)) for (const h of holdersOf(s.deal)) release(ctx.time, s.deal, h.provider)
+    setDeal(ctx.state, s.deal)
+  }
+
+  function release (time: number, deal: Deal, provider: string): void {
+    const holder = holdersOf(deal).find(h => h.provider === provider)
+    if (holder !== undefined) takePlacement(ctx.state, time, deal, holder, -1)
+  }
+}

@@ -1,0 +1,34 @@
+/**
+ * The provider market on the ledger: its transaction types, their decoding and one handler per
+ * type, each applying the pure rules of `src/core/market` to the ledger's state.
+ */
+import type { TxContext } from '../handlers/context.ts'
+import { auditAnswer } from './handlers/audit-answer.ts'
+import { auditResult } from './handlers/audit-result.ts'
+import { dealOpen } from './handlers/deal-open.ts'
+import { dealReplace } from './handlers/deal-replace.ts'
+import { marketTick } from './handlers/market-tick.ts'
+import { offerWithdraw } from './handlers/offer-withdraw.ts'
+import { offer } from './handlers/offer.ts'
+import { settle } from './handlers/settle.ts'
+import { stake } from './handlers/stake.ts'
+import type { MarketTxBody } from './types.ts'
+
+export { checkMarketBody, isMarketTxType } from './decode.ts'
+export { marketKey } from './keys.ts'
+export { periodAt } from './market-state.ts'
+export type { MarketTxBody, OfferEntry, SharesEntry, SignedAuditResult, AnswerItem } from './types.ts'
+
+export function runMarketBody (ctx: TxContext, body: MarketTxBody): void {
+  switch (body.type) {
+    case 'stake': return stake(ctx, body)
+    case 'offer': return offer(ctx, body)
+    case 'offer-withdraw': return offerWithdraw(ctx, body)
+    case 'deal-open': return dealOpen(ctx, body)
+    case 'audit-result': return auditResult(ctx, body)
+    case 'audit-answer': return auditAnswer(ctx, body)
+    case 'settle': return settle(ctx, body)
+    case 'deal-replace': return dealReplace(ctx, body)
+    case 'market-tick': return marketTick(ctx, body)
+  }
+}

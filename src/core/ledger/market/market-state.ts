@@ -1,0 +1,146 @@
+/**
+ * Reading and writing the market's ledger entries, shared by its handlers: periods, stakes and
+ * operator groups, offers, prices, placements, deals, beacons, balances and slashing.
+ */
+import { fromHex, toHex } from '../../../foundations/bytes.ts'
+import { InsufficientFundsError, NotFoundError } from '../../../foundations/errors.ts'
+import type { AuditorCandidate } from '../../market/audit.ts'
+import { settlementPeriodMs } from '../../market/constants.ts'
+import type { Deal } from '../../market/deals.ts'
+import { OutOfWindowError } from '../../market/errors.ts'
+import { networkPrefix } from '../../market/operators.ts'
+import { advancePrice, type PriceState } from '../../market/pricing.ts'
+import { emptyStake, slash, type Stake } from '../../market/stake.ts'
+import type { TxContext } from '../handlers/context.ts'
+import { getProvider, providerIndex } from '../providers.ts'
+import type { StateView } from '../state.ts'
+import type { ProviderEntry } from '../types.ts'
+import { marketKey } from './keys.ts'
+import type { OfferEntry, SharesEntry } from './types.ts'
+
+/** The settlement period a ledger time falls in. */
+export function periodAt (time: number): number {
+  return Math.floor(time / settlementPeriodMs)
+}
+
+export function getStake (state: StateView, operator: string): Stake {
+  return state.entry<Stake>(marketKey.stake(operator)) ?? emptyStake(operator)
+}
+
+/** The operator group an operator (hex address) belongs to. */
+export function groupOf (state: StateView, operator: string): string {
+  return state.entry<string>(marketKey.group(operator)) ?? operator
+}
+
+/**
+ * Joins an operator to the group of anything it is linked to (its stake sources, its nodes'
+ * network prefixes), taking the smallest group name, and records the links for operators to come.
+ * Groups merge going forward: placements already counted stay with the group they were counted in.
+ */
+export function linkOperator (state: StateView, operator: string, links: readonly string[]): string {
+  let group = groupOf(state, operator)
+  for (const link of links) {
+    const linked = state.entry<string>(marketKey.link(link))
+    if (linked !== undefined && linked < group) group = linked
+  }
+  if (group !== operator) state.setEntry(marketKey.group(operator), group)
+  for (const link of links) {
+    const linked = state.entry<string>(marketKey.link(link))
+    if (linked === undefined || linked > group) state.setEntry(marketKey.link(link), group)
+  }
+  return group
+}
+
+/** Links of a provider node: its operator's stake sources and its network prefixes. */
+export function linksOf (state: StateView, provider: ProviderEntry): string[] {
+  const stake = getStake(state, toHex(provider.operator))
+  const prefixes = provider.addrs.flatMap(a => { const p = networkPrefix(a); return p === undefined ? [] : [`net:${p}`] })
+  return [...stake.sources.map(s => `src:${s}`), ...new Set(prefixes)]
+}
+
+export function requireProvider (state: StateView, address: Uint8Array): ProviderEntry {
+  const p = getProvider(state, address)
+  if (p === undefined) throw new NotFoundError(`${toHex(address)} is not a registered provider: register it with provider-register first`)
+  return p
+}
+
+export function getOffer (state: StateView, provider: Uint8Array, kind: string): OfferEntry | undefined {
+  return state.entry<OfferEntry>(marketKey.offer(provider, kind))
+}
+
+/** The price state of a kind in a region, stepped up to `period`. */
+export function priceAt (state: StateView, kind: string, region: string, period: number): PriceState | undefined {
+  const p = state.entry<PriceState>(marketKey.price(kind, region))
+  return p === undefined ? undefined : advancePrice(p, period)
+}
+
+export function setPrice (state: StateView, kind: string, region: string, p: PriceState): void {
+  state.setEntry(marketKey.price(kind, region), p)
+}
+
+export function getShares (state: StateView, market: string): SharesEntry {
+  return state.entry<SharesEntry>(marketKey.shares(market)) ?? { total: 0, byGroup: {} }
+}
+
+/** Adds (or with a negative `n`, removes) placements of `group`. */
+export function addShares (state: StateView, market: string, group: string, n: number): void {
+  const s = getShares(state, market)
+  const count = (s.byGroup[group] ?? 0) + n
+  const byGroup = { ...s.byGroup }
+  if (count <= 0) delete byGroup[group]
+  else byGroup[group] = count
+  state.setEntry(marketKey.shares(market), { total: Math.max(0, s.total + n), byGroup })
+}
+
+export function getDeal (state: StateView, id: string): Deal {
+  const deal = state.entry<Deal>(marketKey.deal(id))
+  if (deal === undefined) throw new NotFoundError(`no deal ${id}`)
+  return deal
+}
+
+export function setDeal (state: StateView, deal: Deal): void {
+  state.setEntry(marketKey.deal(deal.id), deal)
+}
+
+/**
+ * The randomness of `period`'s audits: the hash of the block before the first block that needed
+ * it after the period ended. Undefined when it is not fixed yet and cannot be here (a dry run
+ * outside a block, which does not know its parent).
+ */
+export function beaconOf (ctx: TxContext, period: number): Uint8Array | undefined {
+  const stored = ctx.state.entry<Uint8Array>(marketKey.beacon(period))
+  if (stored !== undefined) return stored
+  if (periodAt(ctx.time) <= period) throw new OutOfWindowError(`period ${period} has not ended; its audits are drawn after it ends`)
+  if (ctx.parentHash === undefined) return undefined
+  ctx.state.setEntry(marketKey.beacon(period), ctx.parentHash)
+  return ctx.parentHash
+}
+
+/** Every registered provider node can audit: the candidates in registry order with their groups. */
+export function auditorCandidates (state: StateView): AuditorCandidate[] {
+  return providerIndex(state).map(address => {
+    const p = getProvider(state, address)!
+    return { id: toHex(address), group: groupOf(state, toHex(p.operator)) }
+  })
+}
+
+export function credit (state: StateView, address: string, amount: number): void {
+  if (amount === 0) return
+  const bytes = fromHex(address)
+  const a = state.account(bytes)
+  state.setAccount(bytes, { ...a, balance: a.balance + amount })
+}
+
+export function debit (state: StateView, address: Uint8Array, amount: number, what: string): void {
+  const a = state.account(address)
+  if (a.balance < amount) throw new InsufficientFundsError(`balance ${a.balance} cannot pay ${what} of ${amount}`)
+  state.setAccount(address, { ...a, balance: a.balance - amount })
+}
+
+/** Slashes `faults` faults from an operator's stake: part to the client, the rest burnt. */
+export function applySlash (state: StateView, operator: string, client: string, faults = 1): void {
+  const cut = slash(getStake(state, operator), faults)
+  state.setEntry(marketKey.stake(operator), cut.stake)
+  credit(state, client, cut.toClient)
+  state.setEntry(marketKey.burnt, (state.entry<number>(marketKey.burnt) ?? 0) + cut.burnt)
+}

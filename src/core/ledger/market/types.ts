@@ -1,0 +1,56 @@
+/** Transactions of the provider market, as they travel in signed ledger transactions. */
+import type { AuditOutcome } from '../../market/audit.ts'
+import type { ResourceKind } from '../../market/kinds.ts'
+
+/** One auditor-signed finding, as carried (batched) by an audit-result transaction. */
+export interface SignedAuditResult {
+  dealId: string
+  /** Audited provider's address. */
+  provider: Uint8Array
+  period: number
+  outcome: AuditOutcome
+  latencyMs: number
+  /** Auditor node's public key; its address must be a registered provider assigned to this audit. */
+  auditor: Uint8Array
+  sig: Uint8Array
+}
+
+export interface AnswerItem { index: number, segment: Uint8Array, path: Uint8Array[] }
+
+export type MarketTxBody =
+  /** Moves `amount` from the sender's balance into `operator`'s stake (the sender is recorded as a stake source). */
+  | { type: 'stake', operator: Uint8Array, amount: number }
+  /** The sending provider node offers `capacity` units of `kind` in its region at `price` per unit per period. */
+  | { type: 'offer', kind: ResourceKind, capacity: number, price: number }
+  | { type: 'offer-withdraw', kind: ResourceKind }
+  /** The client opens a deal with the named providers, moving `escrow` from its balance into the deal. */
+  | { type: 'deal-open', kind: ResourceKind, units: number, periods: number, replicas: number, regions: number, providers: Uint8Array[], escrow: number, dataRoot?: Uint8Array, segments?: number }
+  | { type: 'audit-result', results: SignedAuditResult[] }
+  /** A holder answers its own challenge on the ledger (part of it: up to maxAnswersPerTx segments). */
+  | { type: 'audit-answer', dealId: string, period: number, answers: AnswerItem[] }
+  | { type: 'settle', items: Array<{ dealId: string, period: number }> }
+  /** Fills a vacant slot of a deal with a provider's offer. */
+  | { type: 'deal-replace', dealId: string, slot: number, provider: Uint8Array }
+  /** Fixes the randomness beacon of every ended period that has none yet (any market transaction does too). */
+  | { type: 'market-tick' }
+
+export type MarketTxType = MarketTxBody['type']
+
+export const marketTxTypes: readonly MarketTxType[] = ['stake', 'offer', 'offer-withdraw', 'deal-open', 'audit-result', 'audit-answer', 'settle', 'deal-replace', 'market-tick']
+
+/** An offer as the ledger keeps it. */
+export interface OfferEntry {
+  kind: ResourceKind
+  region: string
+  capacity: number
+  used: number
+  price: number
+  /** Period of the provider's first offer of this kind. */
+  since: number
+}
+
+/** Active placements of one market, by operator group. */
+export interface SharesEntry {
+  total: number
+  byGroup: Record<string, number>
+}

@@ -53,19 +53,11 @@ export interface Deal {
   segments?: number
 }
 
-export interface DealTerms {
-  id: string
-  client: string
-  kind: ResourceKind
-  units: number
-  policy: ReplicaPolicy
-  startPeriod: number
-  periods: number
+/** What a new deal is opened with: the deal's fixed terms, one holder per slot and the escrow to fund. */
+export interface DealTerms extends Pick<Deal, 'id' | 'client' | 'kind' | 'units' | 'policy' | 'startPeriod' | 'periods' | 'dataRoot' | 'segments'> {
   /** One holder per slot, with the slot's price (the holder's offer price). */
   holders: Array<{ provider: string, group: string, region: string, price: number }>
   escrow: number
-  dataRoot?: Uint8Array
-  segments?: number
 }
 
 /** What the escrow must cover: every slot's price × units, every period. */

@@ -1,6 +1,7 @@
 /** Transactions of the provider market, as they travel in signed ledger transactions. */
 import type { AuditOutcome } from '../../market/audit.ts'
 import type { ResourceKind } from '../../market/kinds.ts'
+import type { Offer } from '../../market/offers.ts'
 
 /** One auditor-signed finding, as carried (batched) by an audit-result transaction. */
 export interface SignedAuditResult {
@@ -38,16 +39,8 @@ export type MarketTxType = MarketTxBody['type']
 
 export const marketTxTypes: readonly MarketTxType[] = ['stake', 'offer', 'offer-withdraw', 'deal-open', 'audit-result', 'audit-answer', 'settle', 'deal-replace', 'market-tick']
 
-/** An offer as the ledger keeps it. */
-export interface OfferEntry {
-  kind: ResourceKind
-  region: string
-  capacity: number
-  used: number
-  price: number
-  /** Period of the provider's first offer of this kind. */
-  since: number
-}
+/** An offer as the ledger keeps it (keyed by provider, so without provider and operator). */
+export type OfferEntry = Omit<Offer, 'provider' | 'operator'>
 
 /** Active placements of one market, by operator group. */
 export interface SharesEntry {

@@ -11,6 +11,7 @@ import { peerIdOf } from '../services/p2p/index.ts'
 import { loadOrCreateNodeKey } from './node-key.ts'
 import { replaceFileSync } from '../services/store/atomic-file.ts'
 import { endorseProvider } from '../core/ledger/providers.ts'
+import { devnetDnsPort } from '../edges/dns/constants.ts'
 
 /** One node of a devnet as listed in `devnet.json`. */
 export interface DevnetNode {
@@ -27,6 +28,8 @@ export interface DevnetNode {
   operator?: string
   /** The gateway's HTTP address. */
   http?: string
+  /** The gateway's DNS server, `host:port` (UDP and TCP; DNS over HTTPS at `<http>/dns-query`). */
+  dns?: string
 }
 
 /** `devnet.json`: what a devnet folder holds and where its nodes answer. */
@@ -45,6 +48,8 @@ export interface DevnetOptions {
   storage?: number
   /** Start the HTTP gateway node (default true). */
   gateway?: boolean
+  /** The gateway's DNS port (default 5353; any free port when it is taken, or for 0). */
+  dnsPort?: number
   /** Chain parameter of a new devnet: silence after which a provider may be replaced (default 30 s). */
   providerTimeoutMs?: number
   /** Also fund these addresses at genesis (e.g. the user's keystore identities). */
@@ -155,7 +160,7 @@ export async function startDevnet (opts: DevnetOptions): Promise<{ file: DevnetF
       '--listen', `/ip4/127.0.0.1/tcp/${port.p2p}`,
       '--api-listen', `127.0.0.1:${port.api}`,
       ...(plan.region === undefined ? [] : ['--region', plan.region, '--capacity', devnetCapacity]),
-      ...(plan.roles.includes('gateway') ? ['--http', `127.0.0.1:${port.http}`] : []),
+      ...(plan.roles.includes('gateway') ? ['--http', `127.0.0.1:${port.http}`, '--dns', `127.0.0.1:${dnsPortOf(previousOf(plan), opts.dnsPort)}`, '--dns-any-port-if-taken'] : []),
       ...validatorAddrs.filter((_, j) => j !== i).flatMap(a => ['--bootstrap', a]),
       // A harness that may die without `devnet down` (a test timing out) asks its nodes to follow it.
       ...(process.env.KEYNET_EXIT_WITH === undefined ? [] : ['--exit-with', process.env.KEYNET_EXIT_WITH])
@@ -215,6 +220,12 @@ function writeGenesis (dir: string, plans: NodePlan[], fund: Uint8Array[], provi
   writeFileSync(join(dir, 'genesis.json'), genesisToJson(genesis))
 }
 
+/** The DNS port a devnet gateway asks for: the one it had, else the option's (default `devnetDnsPort`). */
+function dnsPortOf (previous: DevnetNode | undefined, option: number | undefined): number {
+  if (previous?.dns !== undefined) return Number(previous.dns.slice(previous.dns.lastIndexOf(':') + 1))
+  return option ?? devnetDnsPort
+}
+
 /**
  * Waits until every node's API answers, the network has committed `minHeight` blocks, every
  * storage node is registered and live on the ledger, and the gateway answers HTTP.
@@ -239,12 +250,27 @@ export async function waitForDevnet (file: DevnetFile, opts: { minHeight: number
     const line = heights.map((h, i) => `${file.nodes[i]?.name}: ${h < 0 ? 'starting' : `height ${h}`}`).join(', ') +
       (storage === 0 ? '' : `; ${providers}/${storage} storage providers registered`)
     if (line !== last) { opts.onProgress?.(line); last = line }
-    if (heights.every(h => h >= opts.minHeight) && providers >= storage && gateways.every(ok => ok)) return
+    if (heights.every(h => h >= opts.minHeight) && providers >= storage && gateways.every(ok => ok) && recordDnsAddresses(file)) return
     const dead = file.nodes.filter(n => !isAlive(n.pid))
     if (dead.length > 0) throw new Error(`${dead.map(n => n.name).join(', ')} exited during start-up; see its output above or ${dead[0]?.logFile}`)
     await new Promise(resolve => setTimeout(resolve, 200))
   }
   throw new Error(`the devnet did not become ready (${opts.minHeight} blocks, providers registered) within ${opts.timeoutMs} ms; see the node logs in ${file.dir}`)
+}
+
+/**
+ * Copies each gateway's DNS address from its `node.json` (it may have had to take another port)
+ * into `devnet.json`; false until every gateway has written it.
+ */
+function recordDnsAddresses (file: DevnetFile): boolean {
+  let changed = false
+  for (const n of file.nodes.filter(n => n.roles.includes('gateway'))) {
+    let info: { dns?: string }
+    try { info = JSON.parse(readFileSync(join(n.dataDir, 'node.json'), 'utf8')) as { dns?: string } } catch { return false }
+    if (info.dns !== undefined && info.dns !== n.dns) { n.dns = info.dns; changed = true }
+  }
+  if (changed) replaceFileSync(join(file.dir, devnetFileName), JSON.stringify(file, null, 2))
+  return true
 }
 
 async function liveProviders (api: string): Promise<number> {

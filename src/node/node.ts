@@ -39,8 +39,13 @@ export interface NodeConfig {
    * its HTTP block endpoint listens (`host:port`, `off` for none; default the libp2p listen host, any port).
    */
   provider?: { region: string, capacityBytes: number, blocksHttp?: string }
-  /** With the gateway role: the HTTP gateway's listen address `host:port`, and its cache size. */
-  gateway?: { listen: string, cacheBytes: number }
+  /**
+   * With the gateway role: the HTTP gateway's listen address `host:port`, its cache size, and its
+   * DNS server (`listen` `host:port` or `off`; `upstream` `host:port` for names outside `.key`;
+   * `answer`: the addresses A/AAAA answers give, default the HTTP listen host; `anyPortIfTaken`:
+   * listen on any free port when the asked one is taken, as devnets started side by side need).
+   */
+  gateway?: { listen: string, cacheBytes: number, dns?: { listen: string, upstream?: string, answer?: string[], anyPortIfTaken?: boolean } }
   log: (line: string) => void
 }
 
@@ -60,6 +65,8 @@ export interface NodeInfoFile {
   operator?: string
   /** The gateway's HTTP address. */
   http?: string
+  /** The gateway's DNS server, `host:port` (UDP and TCP). */
+  dns?: string
 }
 
 export interface RunningNode {
@@ -134,8 +141,15 @@ export async function startNode (config: NodeConfig): Promise<RunningNode> {
   }
   if (config.roles.includes('gateway')) {
     const g = config.gateway ?? { listen: '127.0.0.1:8080', cacheBytes: defaultGatewayCacheBytes }
-    const gateway = await startGateway(ctx, { listen: splitHostPort(g.listen, '--http'), cacheBytes: g.cacheBytes })
+    const dns = g.dns === undefined || g.dns.listen === 'off' ? undefined : {
+      listen: splitHostPort(g.dns.listen, '--dns'),
+      ...(g.dns.upstream === undefined ? {} : { upstream: splitHostPort(g.dns.upstream, '--dns-upstream') }),
+      ...(g.dns.answer === undefined ? {} : { answer: g.dns.answer }),
+      anyPortIfTaken: g.dns.anyPortIfTaken === true
+    }
+    const gateway = await startGateway(ctx, { listen: splitHostPort(g.listen, '--http'), cacheBytes: g.cacheBytes, ...(dns === undefined ? {} : { dns }) })
     info.http = gateway.http
+    if (gateway.dns !== undefined) info.dns = gateway.dns
     parts.push(gateway)
   }
   replaceFileSync(join(dataDir, 'node.json'), JSON.stringify(info, null, 2))

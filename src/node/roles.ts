@@ -14,6 +14,8 @@ import type { StatusView, StorageStatus } from '../edges/api/types.ts'
 import { EdgeCache } from '../edges/gateway/edge-cache.ts'
 import { GatewayServer } from '../edges/gateway/gateway-server.ts'
 import { HotCopies } from '../edges/gateway/hot-copies.ts'
+import { DnsAnswerer, DnsServer, UdpUpstream } from '../edges/dns/index.ts'
+import { isIP } from 'node:net'
 import { KeynetClient } from '../sdk/keynet-client.ts'
 import { LedgerDirectory } from '../services/content/directory.ts'
 import type { FaultLog } from '../services/content/fault-log.ts'
@@ -109,8 +111,21 @@ export async function startService (ctx: RoleContext): Promise<Role> {
   return { stop: async () => { await service.stop() } }
 }
 
-/** HTTP for browsers and tools, reaching providers only through the same client the SDK uses. */
-export async function startGateway (ctx: RoleContext, opts: { listen: [string, number], cacheBytes: number }): Promise<Role & { http: string }> {
+/** The gateway's DNS server: where it listens, where foreign names go, and what A/AAAA answers give. */
+export interface GatewayDnsOptions {
+  listen: [string, number]
+  upstream?: [string, number]
+  /** Addresses A/AAAA answers give; default the HTTP listen host when it is one address. */
+  answer?: string[]
+  /** When the port is taken, listen on any free one (devnets started side by side). */
+  anyPortIfTaken?: boolean
+}
+
+/**
+ * HTTP for browsers and tools, reaching providers only through the same client the SDK uses; and
+ * DNS for `.key` (UDP, TCP, and over HTTPS on the HTTP port) from the same verified name resolution.
+ */
+export async function startGateway (ctx: RoleContext, opts: { listen: [string, number], cacheBytes: number, dns?: GatewayDnsOptions }): Promise<Role & { http: string, dns?: string }> {
   let pools!: RoutingPools
   pools = new RoutingPools({ events: ctx.metrics.providers })
   ctx.metrics.attach({ pools: () => pools.views() })
@@ -118,10 +133,55 @@ export async function startGateway (ctx: RoleContext, opts: { listen: [string, n
   const cache = await EdgeCache.open({ dir: join(ctx.dataDir, 'edge-cache'), capacityBytes: opts.cacheBytes })
   const hot = await HotCopies.open({ dir: join(ctx.dataDir, 'hot-copies'), capacityBytes: Math.max(64 * 1024 * 1024, Math.floor(opts.cacheBytes / 4)), upstream: client.blocks, log: ctx.log })
   hot.start()
-  const gateway = new GatewayServer({ resolver: client, blocks: client.blocks, forward: client, cache, hot, log: ctx.log })
+  const answerer = opts.dns === undefined ? undefined : new DnsAnswerer({
+    names: client.directory,
+    addresses: answerAddresses(opts.dns.answer ?? [opts.listen[0]], ctx.log),
+    serial: () => ctx.ledger.chain.height,
+    ledgerAgeMs: () => Date.now() - ctx.ledger.chain.time,
+    ...(opts.dns.upstream === undefined ? {} : { upstream: new UdpUpstream(opts.dns.upstream[0], opts.dns.upstream[1]) }),
+    log: ctx.log
+  })
+  const gateway = new GatewayServer({
+    resolver: client, blocks: client.blocks, forward: client, cache, hot, log: ctx.log,
+    ...(answerer === undefined ? {} : { dns: async (query, transport) => await answerer.answer(query, transport), dnsStats: () => answerer.stats() })
+  })
   ctx.metrics.attach({ gatewayStatus: () => gateway.status() })
   const http = await gateway.listen(opts.listen[0], opts.listen[1])
-  return { http, stop: async () => { hot.stop(); await gateway.close() } }
+  const dnsServer = answerer === undefined ? undefined : new DnsServer({ answerer, log: ctx.log })
+  const dns = opts.dns === undefined || dnsServer === undefined ? undefined : await listenDns(dnsServer, opts.dns, ctx.log)
+  if (dns !== undefined) ctx.log(`dns for .key at ${dns} (udp, tcp) and ${http}/dns-query`)
+  return { http, ...(dns === undefined ? {} : { dns }), stop: async () => { hot.stop(); await dnsServer?.close(); await gateway.close() } }
+}
+
+async function listenDns (server: DnsServer, opts: GatewayDnsOptions, log: (line: string) => void): Promise<string> {
+  const [host, port] = opts.listen
+  try {
+    return await server.listen(host, port)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || opts.anyPortIfTaken !== true) throw err
+    log(`dns: port ${port} is taken; listening on another`)
+    return await server.listen(host, 0)
+  }
+}
+
+/**
+ * A/AAAA answers by address family. A wildcard listen host (0.0.0.0, ::) is no address a client
+ * can use, so it answers loopback and says to pass `--dns-answer`.
+ */
+function answerAddresses (hosts: string[], log: (line: string) => void): { a: string[], aaaa: string[] } {
+  const a: string[] = []
+  const aaaa: string[] = []
+  for (const raw of hosts) {
+    const host = raw.replace(/^\[|\]$/g, '')
+    if (host === '0.0.0.0' || host === '::') {
+      log(`dns: the gateway listens on ${host}; A/AAAA answers give loopback: pass --dns-answer <public address> for other machines`)
+      if (host === '0.0.0.0') a.push('127.0.0.1'); else aaaa.push('::1')
+    } else if (isIP(host) === 4) a.push(host)
+    else if (isIP(host) === 6) aaaa.push(host)
+    else if (host === 'localhost') a.push('127.0.0.1')
+    else throw new Error(`--dns-answer takes IP addresses (got "${host}")`)
+  }
+  return { a, aaaa }
 }
 
 /** The owner of a name that has not expired, by the node's ledger. */

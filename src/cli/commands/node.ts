@@ -26,16 +26,21 @@ export function nodeCommands (program: Command): void {
     .option('--blocks-http <host:port>', 'storage role: HTTP block endpoint listen address, or "off" (default: the libp2p listen host, any free port)')
     .option('--http <host:port>', 'gateway role: HTTP gateway listen address', '127.0.0.1:8080')
     .option('--cache <size>', 'gateway role: edge cache size on disk', '512MiB')
+    .option('--dns <host:port>', 'gateway role: DNS server for .key (UDP and TCP) listen address, or "off"', '127.0.0.1:5353')
+    .option('--dns-upstream <host:port>', 'gateway role: resolver that answers names outside .key (default: refuse them)')
+    .option('--dns-answer <ip>', 'gateway role: address A/AAAA answers give (repeatable; default: the --http host)', collect)
+    .option('--dns-any-port-if-taken', 'gateway role: if the --dns port is taken, listen on any free port (node.json tells which)')
     .option('--exit-with <pid>', 'stop when that process is gone (test and benchmark harnesses)')
     .addHelpText('after', `
 Roles:
   validator  votes in consensus if its key is in the genesis validator set (else follows the chain)
   storage    stores and serves content blocks and key-value shards; needs <data>/operator.json from \`keynet provider endorse\`
   service    fronts name owners' HTTP backends over libp2p (\`keynet service add\`); needs operator.json too
-  gateway    serves .key sites and /ipfs/<cid> over HTTP to ordinary browsers
+  gateway    serves .key sites and /ipfs/<cid> over HTTP to ordinary browsers, and answers DNS for .key
+             (UDP and TCP on --dns, DNS over HTTPS at <http>/dns-query)
 
 Example: keynet node start --roles storage --region eu-west --capacity 10GiB --data ./s1 --genesis genesis.json --bootstrap /ip4/…/p2p/…`)
-    .action(async (o: { roles: string, data: string, genesis?: string, listen?: string[], announce?: string[], bootstrap?: string[], apiListen: string, region?: string, capacity: string, blocksHttp?: string, http: string, cache: string, exitWith?: string }) => {
+    .action(async (o: { roles: string, data: string, genesis?: string, listen?: string[], announce?: string[], bootstrap?: string[], apiListen: string, region?: string, capacity: string, blocksHttp?: string, http: string, cache: string, dns: string, dnsUpstream?: string, dnsAnswer?: string[], dnsAnyPortIfTaken?: boolean, exitWith?: string }) => {
       const roles = o.roles.split(',').map(r => r.trim()).filter(r => r !== '')
       for (const r of roles) if (!(knownRoles as readonly string[]).includes(r)) throw new Error(`unknown role "${r}"; known roles: ${knownRoles.join(', ')}`)
       const log = (line: string): void => { process.stdout.write(`${new Date().toISOString()} ${line}\n`) }
@@ -48,7 +53,20 @@ Example: keynet node start --roles storage --region eu-west --capacity 10GiB --d
         api: o.apiListen,
         ...(o.genesis === undefined ? {} : { genesisFile: o.genesis }),
         ...(roles.includes('storage') || roles.includes('service') ? { provider: { region: requiredRegion(o.region), capacityBytes: roles.includes('storage') ? parseBytes(o.capacity, '--capacity') : 0, ...(o.blocksHttp === undefined ? {} : { blocksHttp: o.blocksHttp }) } } : {}),
-        ...(roles.includes('gateway') ? { gateway: { listen: o.http, cacheBytes: parseBytes(o.cache, '--cache') } } : {}),
+        ...(roles.includes('gateway')
+          ? {
+              gateway: {
+                listen: o.http,
+                cacheBytes: parseBytes(o.cache, '--cache'),
+                dns: {
+                  listen: o.dns,
+                  ...(o.dnsUpstream === undefined ? {} : { upstream: o.dnsUpstream }),
+                  ...(o.dnsAnswer === undefined ? {} : { answer: o.dnsAnswer }),
+                  ...(o.dnsAnyPortIfTaken === true ? { anyPortIfTaken: true } : {})
+                }
+              }
+            }
+          : {}),
         log
       })
       const shutdown = (signal: string): void => {
@@ -77,6 +95,7 @@ export function devnetCommands (program: Command, globals: () => GlobalOptions):
     .option('--validators <n>', 'number of validators', '4')
     .option('--storage <n>', 'number of storage providers (over 3 regions, 4 operators)', '6')
     .option('--no-gateway', 'do not start the HTTP gateway node')
+    .option('--dns-port <n>', "the gateway's DNS port for .key, UDP and TCP (another free port when it is taken)", '5353')
     .option('--provider-timeout <ms>', 'new devnet only: silence after which a provider is replaced', '30000')
     .option('--fresh', 'delete the folder first: a new chain')
     .action(async (o: DevnetSizeOptions & { dir?: string, fresh?: boolean }) => {
@@ -121,6 +140,7 @@ export function devnetCommands (program: Command, globals: () => GlobalOptions):
       log('Try:  npx keynet name register mysite.key  &&  npx keynet name show mysite.key --verify')
       const gateway = file.nodes.find(n => n.http !== undefined)
       log(`      npx keynet publish ./examples/site --name mysite.key${gateway === undefined ? '' : `  &&  curl -H 'Host: mysite.key' ${gateway.http}/`}`)
+      if (gateway?.dns !== undefined) log(`      dig @${gateway.dns.slice(0, gateway.dns.lastIndexOf(':')).replace(/^\[|\]$/g, '')} -p ${gateway.dns.slice(gateway.dns.lastIndexOf(':') + 1)} mysite.key TXT   (DNS over HTTPS: ${gateway.http}/dns-query)`)
       log('Ctrl-C stops every node.')
       log('')
     })
@@ -131,7 +151,7 @@ export function devnetCommands (program: Command, globals: () => GlobalOptions):
   devnet.command('up')
     .description('start a devnet in the background (same --dir/--validators as devnet); returns once it commits blocks')
     .option('--timeout <ms>', 'how long to wait for the first blocks', '60000')
-    .addHelpText('after', '\nAlso takes devnet\'s options:\n  --dir <dir>       devnet folder (default: $KEYNET_HOME/devnet)\n  --validators <n>  number of validators (default: 4)\n  --storage <n>     number of storage providers (default: 6)\n  --no-gateway      no HTTP gateway node\n  --provider-timeout <ms>  silence before a provider is replaced (new devnet; default: 30000)\n\nExample: keynet devnet up --dir ./net --validators 4')
+    .addHelpText('after', '\nAlso takes devnet\'s options:\n  --dir <dir>       devnet folder (default: $KEYNET_HOME/devnet)\n  --validators <n>  number of validators (default: 4)\n  --storage <n>     number of storage providers (default: 6)\n  --no-gateway      no HTTP gateway node\n  --dns-port <n>    the gateway\'s DNS port (default: 5353)\n  --provider-timeout <ms>  silence before a provider is replaced (new devnet; default: 30000)\n\nExample: keynet devnet up --dir ./net --validators 4')
     .action(async (own: { timeout: string }) => {
       const o = { ...shared(), ...own }
       const dir = resolve(o.dir ?? dirOption())
@@ -164,16 +184,18 @@ export function devnetCommands (program: Command, globals: () => GlobalOptions):
     })
 }
 
-interface DevnetSizeOptions { validators: string, storage: string, gateway: boolean, providerTimeout: string }
+interface DevnetSizeOptions { validators: string, storage: string, gateway: boolean, providerTimeout: string, dnsPort: string }
 
-function sizes (o: DevnetSizeOptions): { validators: number, storage: number, gateway: boolean, providerTimeoutMs: number } {
+function sizes (o: DevnetSizeOptions): { validators: number, storage: number, gateway: boolean, providerTimeoutMs: number, dnsPort: number } {
   const storage = Number(o.storage)
   if (!Number.isInteger(storage) || storage < 0 || storage > 64) throw new Error('--storage must be 0..64')
-  return { validators: positive(o.validators, '--validators'), storage, gateway: o.gateway, providerTimeoutMs: positive(o.providerTimeout, '--provider-timeout') }
+  const dnsPort = Number(o.dnsPort)
+  if (!Number.isInteger(dnsPort) || dnsPort < 0 || dnsPort > 65535) throw new Error('--dns-port must be 0..65535')
+  return { validators: positive(o.validators, '--validators'), storage, gateway: o.gateway, providerTimeoutMs: positive(o.providerTimeout, '--provider-timeout'), dnsPort }
 }
 
 function describeNode (n: DevnetNode): string {
-  const extra = [n.region === undefined ? '' : `region ${n.region}  operator ${n.operator?.slice(0, 8)}…`, n.http === undefined ? '' : `http ${n.http}`].filter(x => x !== '').join('  ')
+  const extra = [n.region === undefined ? '' : `region ${n.region}  operator ${n.operator?.slice(0, 8)}…`, n.http === undefined ? '' : `http ${n.http}`, n.dns === undefined ? '' : `dns ${n.dns}`].filter(x => x !== '').join('  ')
   return `  ${n.name.padEnd(12)} api ${n.api}  pid ${n.pid}${extra === '' ? '' : `  ${extra}`}`
 }
 

@@ -19,3 +19,6 @@ export class MethodNotAllowedError extends errorWithStatus(405) {}
 
 /** The gateway is serving its maximum number of requests; retry shortly (503). */
 export class GatewayBusyError extends errorWithStatus(503) {}
+
+/** A request body of a type the route does not take (415). */
+export class UnsupportedMediaTypeError extends errorWithStatus(415) {}

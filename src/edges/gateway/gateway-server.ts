@@ -20,7 +20,9 @@ import { cachedGetter, type CacheStats, type EdgeCache } from './edge-cache.ts'
 import type { HotCopies, HotCopiesStatus } from './hot-copies.ts'
 import { GatewayBusyError, MethodNotAllowedError } from './errors.ts'
 import { sendText, sendWhole } from './respond.ts'
-import { routeRequest } from './route.ts'
+import { isDnsQueryTarget, routeRequest } from './route.ts'
+import { serveDnsQuery, type DnsQueryHandler } from './doh.ts'
+import type { DnsStats } from '../dns/dns-answerer.ts'
 import { serveContent } from './serve-content.ts'
 
 /**
@@ -44,6 +46,10 @@ export interface GatewayServerInit {
   forward?: ServiceForwarder
   /** Extra local copies of hot content. */
   hot?: HotCopies
+  /** When given, `/dns-query` answers DNS over HTTPS (RFC 8484) with it. */
+  dns?: DnsQueryHandler
+  /** The DNS answerer's counters, shown in `/status`. */
+  dnsStats?: () => DnsStats
   /** Receives one line per unexpected failure. */
   log?: (line: string) => void
   /** A response with no progress for this long is aborted (default `stallTimeoutMs`). */
@@ -74,6 +80,8 @@ export interface GatewayStatus {
   byStatus: Record<string, number>
   /** Hot content: thresholds, the busiest roots, and the copy decisions made. */
   hot?: HotCopiesStatus
+  /** The DNS bridge's counters (queries, cache hits, verified lookups, answers by rcode). */
+  dns?: DnsStats
 }
 
 const allowedMethods = 'GET, HEAD'
@@ -88,6 +96,8 @@ export class GatewayServer {
   private readonly get: (root: CID) => BlockGetter
   private readonly forward: ServiceForwarder | undefined
   private readonly hot: HotCopies | undefined
+  private readonly dns: DnsQueryHandler | undefined
+  private readonly dnsStats: (() => DnsStats) | undefined
   private readonly cache: EdgeCache | undefined
   private readonly log: (line: string) => void
   private readonly stallTimeoutMs: number
@@ -102,6 +112,8 @@ export class GatewayServer {
     this.cache = init.cache
     this.forward = init.forward
     this.hot = init.hot
+    this.dns = init.dns
+    this.dnsStats = init.dnsStats
     const cache = init.cache
     const hot = init.hot
     const base = cache === undefined ? init.blocks : (root: CID) => cachedGetter(cache, init.blocks(root))
@@ -149,7 +161,8 @@ export class GatewayServer {
       aborted: this.aborted,
       cache: this.cache?.stats() ?? null,
       byStatus: Object.fromEntries([...this.byStatus].sort((a, b) => a[0] - b[0]).map(([code, n]) => [String(code), n])),
-      ...(this.hot === undefined ? {} : { hot: this.hot.status() })
+      ...(this.hot === undefined ? {} : { hot: this.hot.status() }),
+      ...(this.dnsStats === undefined ? {} : { dns: this.dnsStats() })
     }
   }
 
@@ -180,6 +193,11 @@ export class GatewayServer {
   }
 
   private async serve (req: IncomingMessage, res: ServerResponse, signal: AbortSignal, watchdog: Watchdog): Promise<void> {
+    const target = req.url ?? '/'
+    if (this.dns !== undefined && isDnsQueryTarget(req.headers.host, target)) {
+      await serveDnsQuery(req, res, this.dns, new URLSearchParams(target.slice('/dns-query?'.length)))
+      return
+    }
     const forward = this.forward
     if (forward !== undefined) {
       const early = routeRequest(req.headers.host, req.url ?? '/')

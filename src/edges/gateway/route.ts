@@ -66,6 +66,11 @@ export function routeRequest (host: string | undefined, target: string): RoutedR
   return { route: undefined, query }
 }
 
+/** Whether a request is for DNS over HTTPS (`/dns-query`, on the gateway's own host, not a `.key` site's). */
+export function isDnsQueryTarget (host: string | undefined, target: string): boolean {
+  return keyHostName(host) === undefined && (target === '/dns-query' || target.startsWith('/dns-query?'))
+}
+
 /** The host name when `Host` names a `.key` site (port and trailing dot dropped), else undefined. */
 function keyHostName (host: string | undefined): string | undefined {
   if (host === undefined || host.startsWith('[')) return undefined // absent, or an IPv6 literal

@@ -22,6 +22,8 @@ export interface ResolvedName {
   owner: string
   version: number
   records: NameRecords
+  /** Milliseconds from the answer's ledger time until the name stops resolving (expiry plus grace), when the directory knows it. */
+  resolvesForMs?: number
 }
 
 /** A live provider: how to reach it and where it stands. */
@@ -66,9 +68,11 @@ export class LedgerDirectory implements Directory {
     const view = this.ledger.view()
     const entry = view.name(parsed.name)
     if (entry === undefined) throw new NameNotFoundError(`${parsed.name} is not registered`)
-    const status = nameStatus(effectiveExpiry(view, parsed, entry), this.ledger.chain.time, this.ledger.chain.genesis.params)
+    const { time, genesis } = this.ledger.chain
+    const expiresAt = effectiveExpiry(view, parsed, entry)
+    const status = nameStatus(expiresAt, time, genesis.params)
     if (status === 'expired') throw new NameExpiredError(`${parsed.name} has expired`)
-    return { name: parsed.name, owner: toHex(entry.owner), version: entry.version, records: entry.records }
+    return { name: parsed.name, owner: toHex(entry.owner), version: entry.version, records: entry.records, resolvesForMs: expiresAt + genesis.params.graceMs - time }
   }
 
   async providers (): Promise<ProviderInfo[]> {

@@ -15,6 +15,8 @@ export const limitSources = [
   'src/core/content/constants.ts',
   'src/services/storage/constants.ts',
   'src/edges/gateway/constants.ts',
+  'src/core/dns/constants.ts',
+  'src/edges/dns/constants.ts',
   'src/core/kv/constants.ts',
   'src/services/kv/constants.ts',
   'src/services/metrics/constants.ts',

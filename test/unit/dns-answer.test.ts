@@ -23,10 +23,13 @@ function plan (bytes: Uint8Array): QueryPlan {
   return readQuery(bytes)
 }
 
-function answer (name: string, type: string, outcome: NameOutcome, transport: Transport = 'udp', z: Zone = zone): DecodedPacket {
+/** A decoded reply; the decoder sets `rcode`, which its types leave out. */
+type Reply = DecodedPacket & { rcode: string }
+
+function answer (name: string, type: string, outcome: NameOutcome, transport: Transport = 'udp', z: Zone = zone): Reply {
   const p = plan(query(name, type))
   assert.equal(p.kind, 'key')
-  return decode(Buffer.from(answerName(p as Extract<QueryPlan, { kind: 'key' }>, outcome, z, transport)))
+  return decode(Buffer.from(answerName(p as Extract<QueryPlan, { kind: 'key' }>, outcome, z, transport))) as Reply
 }
 
 const rcodeOf = (bytes: Uint8Array): number => bytes[3]! & 0x0f

@@ -1,0 +1,166 @@
+/**
+ * DNS bridge benchmarks on a real devnet (one validator and the gateway), measured with
+ * `dnsperf` (Debian's package; installed here when missing and running as root) against the
+ * gateway's DNS server over UDP:
+ *
+ * - a hot `.key` name (answered from the cache of verified answers): answers per second with 50
+ *   queries outstanding, and p50/p99 latency at a steady 2,000 queries/s;
+ * - cold names (each registered on the ledger and never asked before, so every answer needs a
+ *   verified lookup): the same two figures, each name asked once;
+ * - the anchor beside each: the same load in the same run against a trivial responder that
+ *   answers every query with one fixed record and looks nothing up (the fastest a Node UDP
+ *   server answers on this machine).
+ *
+ * Run alone: `node bench/dns.ts [--quick] [--json]`; `bench/run.ts` calls `dnsBench`.
+ */
+import { execFileSync, spawn, spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { genesisFromJson } from '../src/core/ledger/genesis.ts'
+import { encodeSignedTx, signTx } from '../src/core/ledger/tx.ts'
+import { ApiClient } from '../src/edges/api/client.ts'
+import { devAccountKey, readDevnet, type DevnetFile } from '../src/node/devnet.ts'
+import { startFixedResponder } from '../test/fixtures/dns/fixed-responder.ts'
+import type { BenchRow } from './ledger.ts'
+
+const cli = new URL('../bin/keynet.js', import.meta.url).pathname
+/** A content CID for the names' records: DNS answers carry it; nothing is fetched. */
+const siteCid = 'bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi'
+/** The steady rate latency is measured at: a busy resolver's load, well under saturation. */
+const steadyQps = 2000
+/** Queries dnsperf keeps outstanding when measuring answers per second. */
+const outstanding = 50
+
+interface PerfResult { qps: number, latenciesMs: number[], sent: number, completed: number, rcodes: string }
+
+function keynet (home: string, args: string[]): string {
+  const env: NodeJS.ProcessEnv = { ...process.env, KEYNET_HOME: home }
+  delete env.NODE_TEST_CONTEXT
+  return execFileSync(process.execPath, [cli, ...args], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
+}
+
+function pct (xs: number[], p: number): number {
+  const s = xs.slice().sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? NaN
+}
+
+const sleep = async (ms: number): Promise<void> => await new Promise(resolve => setTimeout(resolve, ms))
+
+/** dnsperf on PATH, installing Debian's package when it is missing and this runs as root. */
+function ensureDnsperf (log: (line: string) => void): string | undefined {
+  if (spawnSync('dnsperf', ['-h']).error === undefined) return undefined
+  if (process.getuid?.() !== 0) return 'dnsperf is not installed: sudo apt-get install -y dnsperf'
+  log('bench: installing dnsperf (Debian package)…')
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
+  let r = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'dnsperf'], { env, stdio: 'ignore' })
+  if (r.status !== 0) {
+    spawnSync('apt-get', ['update'], { env, stdio: 'ignore' })
+    r = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'dnsperf'], { env, stdio: 'ignore' })
+  }
+  return r.status === 0 ? undefined : 'apt-get install dnsperf failed'
+}
+
+/**
+ * Runs dnsperf (asynchronously: the anchor responder runs in this process) and reads every
+ * answer's latency from its verbose output.
+ */
+async function dnsperf (port: number, queryFile: string, args: string[]): Promise<PerfResult> {
+  const child = spawn('dnsperf', ['-s', '127.0.0.1', '-p', String(port), '-d', queryFile, '-v', '-t', '2', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  child.stdout.setEncoding('utf8').on('data', (s: string) => { out += s })
+  child.stderr.resume()
+  const code = await new Promise<number | null>(resolve => child.on('close', resolve))
+  if (code !== 0) throw new Error(`dnsperf exited ${code}: ${out.slice(-500)}`)
+  const latenciesMs = [...out.matchAll(/^> \S+ \S+ \S+ ([\d.]+)$/gm)].map(m => Number(m[1]) * 1000)
+  const num = (re: RegExp): number => Number(re.exec(out)?.[1] ?? NaN)
+  return {
+    qps: num(/Queries per second:\s+([\d.]+)/),
+    sent: num(/Queries sent:\s+(\d+)/),
+    completed: num(/Queries completed:\s+(\d+)/),
+    rcodes: /Response codes:\s+(.*)/.exec(out)?.[1]?.trim() ?? '',
+    latenciesMs
+  }
+}
+
+const ms = (x: number): string => `${x < 1 ? x.toFixed(3) : x.toFixed(2)} ms`
+const rate = (x: number): string => `${Math.round(x).toLocaleString('en-US')}/s`
+
+export async function dnsBench (opts: { quick?: boolean, log: (line: string) => void }): Promise<BenchRow[]> {
+  const { log } = opts
+  const missing = ensureDnsperf(log)
+  if (missing !== undefined) return [{ group: 'dns', metric: 'DNS bridge', value: `not measured: ${missing}`, target: '—' }]
+  const coldNames = opts.quick === true ? 1000 : 3000
+  const seconds = opts.quick === true ? 3 : 5
+  const home = mkdtempSync(join(tmpdir(), 'keynet-bench-dns-'))
+  const dir = join(home, 'devnet')
+  const anchor = await startFixedResponder()
+  const rows: BenchRow[] = []
+  try {
+    log('bench: starting a devnet of 1 validator and the gateway…')
+    keynet(home, ['devnet', 'up', '--validators', '1', '--storage', '0', '--dns-port', '0'])
+    const file = readDevnet(dir) as DevnetFile
+    const gateway = file.nodes.find(n => n.roles.includes('gateway'))!
+    const dnsPort = Number(gateway.dns!.slice(gateway.dns!.lastIndexOf(':') + 1))
+    const genesis = genesisFromJson(readFileSync(file.genesis, 'utf8'))
+    const api = new ApiClient(file.nodes[0]!.api)
+    const dev = devAccountKey(dir)
+
+    const names = ['hot.key', ...Array.from({ length: 2 * coldNames }, (_, i) => `cold-${i}.key`)]
+    log(`bench: registering ${names.length} names…`)
+    const txs = names.map((name, nonce) => encodeSignedTx(signTx({
+      chainId: genesis.chainId, from: dev.publicKey, nonce, fee: genesis.params.minTxFee,
+      body: { type: 'name-register', name, terms: 1, records: { content: { cid: siteCid, replicas: 1, regions: 1 } } }
+    }, dev.secretKey)))
+    for (let i = 0; i < txs.length; i += 500) {
+      const r = await api.submitTxs(txs.slice(i, i + 500))
+      const failed = r.results.find(x => x.error !== undefined)
+      if (failed !== undefined) throw new Error(`registration failed: ${failed.error?.name}: ${failed.error?.message}`)
+    }
+    const gatewayApi = new ApiClient(gateway.api)
+    for (const last = names[names.length - 1]!; ;) {
+      try { await gatewayApi.name(last); break } catch { await sleep(200) }
+    }
+
+    const hotFile = join(home, 'hot.txt')
+    writeFileSync(hotFile, 'hot.key A\n')
+    const coldLatencyFile = join(home, 'cold-latency.txt')
+    writeFileSync(coldLatencyFile, names.slice(1, 1 + coldNames).map(n => `${n} A\n`).join(''))
+    const coldRateFile = join(home, 'cold-rate.txt')
+    writeFileSync(coldRateFile, names.slice(1 + coldNames).map(n => `${n} A\n`).join(''))
+
+    // Warm both servers (JIT, sockets) and the hot name's cache entry.
+    await dnsperf(dnsPort, hotFile, ['-l', '1', '-Q', String(steadyQps)])
+    await dnsperf(anchor.port, hotFile, ['-l', '1', '-Q', String(steadyQps)])
+
+    log('bench: hot name…')
+    const hotSteady = await dnsperf(dnsPort, hotFile, ['-l', String(seconds), '-Q', String(steadyQps)])
+    const anchorSteady = await dnsperf(anchor.port, hotFile, ['-l', String(seconds), '-Q', String(steadyQps)])
+    const hotMax = await dnsperf(dnsPort, hotFile, ['-l', String(seconds), '-q', String(outstanding)])
+    const anchorMax = await dnsperf(anchor.port, hotFile, ['-l', String(seconds), '-q', String(outstanding)])
+    log('bench: cold names…')
+    const coldSteady = await dnsperf(dnsPort, coldLatencyFile, ['-n', '1', '-Q', String(steadyQps)])
+    const coldMax = await dnsperf(dnsPort, coldRateFile, ['-n', '1', '-q', String(outstanding)])
+
+    const lost = (r: PerfResult): string => r.completed === r.sent ? '' : `, ${r.sent - r.completed} of ${r.sent} lost`
+    const anchorLatency = `fixed-answer responder: p50 ${ms(pct(anchorSteady.latenciesMs, 0.5))}, p99 ${ms(pct(anchorSteady.latenciesMs, 0.99))}`
+    rows.push(
+      { group: 'dns', metric: `hot .key name, answers/s (UDP, ${outstanding} outstanding)`, value: `${rate(hotMax.qps)}${lost(hotMax)}`, target: '—', anchor: `fixed-answer responder ${rate(anchorMax.qps)}` },
+      { group: 'dns', metric: `hot .key name p50 / p99 at ${steadyQps.toLocaleString('en-US')} q/s`, value: `${ms(pct(hotSteady.latenciesMs, 0.5))} / ${ms(pct(hotSteady.latenciesMs, 0.99))}${lost(hotSteady)}`, target: 'p99 ≤ 1 ms', anchor: anchorLatency },
+      { group: 'dns', metric: `cold .key names (verified lookup each), answers/s (${coldNames.toLocaleString('en-US')} names)`, value: `${rate(coldMax.qps)}${lost(coldMax)}`, target: '—', anchor: `hot ${rate(hotMax.qps)}; fixed-answer ${rate(anchorMax.qps)}` },
+      { group: 'dns', metric: `cold .key names p50 / p99 at ${steadyQps.toLocaleString('en-US')} q/s (${coldNames.toLocaleString('en-US')} names)`, value: `${ms(pct(coldSteady.latenciesMs, 0.5))} / ${ms(pct(coldSteady.latenciesMs, 0.99))}${lost(coldSteady)}`, target: 'p99 ≤ 50 ms', anchor: anchorLatency },
+      { group: 'dns', metric: 'answers (all runs against the gateway)', value: [hotSteady, hotMax, coldSteady, coldMax].map(r => r.rcodes).join('; '), target: 'NOERROR' }
+    )
+  } finally {
+    await anchor.close()
+    try { keynet(home, ['devnet', 'down']) } catch {}
+    rmSync(home, { recursive: true, force: true })
+  }
+  return rows
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const rows = await dnsBench({ quick: process.argv.includes('--quick'), log: line => process.stderr.write(`${line}\n`) })
+  if (process.argv.includes('--json')) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`)
+  else for (const r of rows) console.log(`| ${r.group} | ${r.metric} | ${r.value} | ${r.target} | ${r.anchor ?? ''} |`)
+}

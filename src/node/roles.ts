@@ -158,7 +158,8 @@ async function listenDns (server: DnsServer, opts: GatewayDnsOptions, log: (line
   try {
     return await server.listen(host, port)
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || opts.anyPortIfTaken !== true) throw err
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err
+    if (opts.anyPortIfTaken !== true) throw new Error(`the DNS address ${host}:${port} is taken (UDP or TCP): pass another with --dns host:port, or --dns off`)
     log(`dns: port ${port} is taken; listening on another`)
     return await server.listen(host, 0)
   }

@@ -9,6 +9,7 @@ import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { decode, encode } from 'dns-packet'
+import { udpExchange } from '../fixtures/dns/client.ts'
 import type { NameView } from '../../src/edges/api/types.ts'
 import { eventually, getJson, keynet, keynetJson, readDevnetFile, tempHome } from './harness.ts'
 
@@ -80,6 +81,16 @@ describe('DNS bridge: dig and DoH against a devnet gateway', { timeout: 240_000 
   it('a name outside .key is refused (no upstream configured)', async () => {
     assert.match(await dig(dns, ['example.com', 'A']), /status: REFUSED/)
     assert.match(await dig(dns, ['+tcp', 'example.com', 'A']), /status: REFUSED/)
+  })
+
+  it('malformed and oversized packets get FORMERR, and the gateway keeps answering dig', async () => {
+    const port = Number(dns.slice(dns.lastIndexOf(':') + 1))
+    const garbage = decode(Buffer.from(await udpExchange(port, Uint8Array.from([0xbe, 0xef, 0x01, 0x00, 0xff, 0xff]))))
+    assert.equal(garbage.id, 0xbeef)
+    assert.equal((garbage as { rcode?: string }).rcode, 'FORMERR')
+    const oversized = new Uint8Array(8000).fill(0x41)
+    assert.equal((decode(Buffer.from(await udpExchange(port, oversized))) as { rcode?: string }).rcode, 'FORMERR')
+    assert.equal((await dig(dns, ['+short', 'mysite.key'])).trim(), '127.0.0.1')
   })
 
   it('DNS over HTTPS on the gateway\'s HTTP port answers the same, and rejects a bad encoding with 400', async () => {

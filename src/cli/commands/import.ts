@@ -33,7 +33,7 @@ export function importCommand (program: Command, globals: () => GlobalOptions): 
     .option('--regions <n>', 'distinct regions wanted among them', '3')
     .option('--max-pages <n>', 'HTML pages the crawl copies at most', String(defaultMaxPages))
     .option('--max-files <n>', 'files of any kind the crawl copies at most', String(defaultMaxFiles))
-    .option('--max-bytes <size>', 'bytes the crawl downloads at most', formatBytes(defaultMaxImportBytes).replace(' ', ''))
+    .option('--max-bytes <size>', 'bytes the crawl downloads at most', `${defaultMaxImportBytes / 1024 ** 3}GiB`)
     .option('--timeout <ms>', 'time one request to the origin may take', String(defaultRequestTimeoutMs))
     .option('--keep <dir>', 'keep the crawled copy in this (new or empty) folder instead of a temporary one')
     .addHelpText('after', [

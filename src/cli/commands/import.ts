@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { MalformedMessageError, NotFoundError } from '../../foundations/errors.ts'
 import { formatBytes, parseBytes } from '../../foundations/units.ts'
@@ -64,6 +64,10 @@ export function importCommand (program: Command, globals: () => GlobalOptions): 
         maxBytes: parseBytes(o.maxBytes, '--max-bytes'),
         timeoutMs: positive(o.timeout, '--timeout')
       }
+      if (o.keep !== undefined && existsSync(o.keep) && (!statSync(o.keep).isDirectory() || readdirSync(o.keep).length > 0)) {
+        throw new MalformedMessageError(`--keep ${o.keep} must be a new or empty folder: the crawl publishes everything in it`)
+      }
+      mkdirSync(ctx.home, { recursive: true })
       const staging = o.keep === undefined ? mkdtempSync(join(ctx.home, 'import-')) : resolve(o.keep)
       try {
         const bar = new ProgressBar(`crawl ${source}`, undefined, { enabled: ctx.opts.json !== true })

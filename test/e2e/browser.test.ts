@@ -127,5 +127,7 @@ describe('browsers: Chromium renders .key sites through the gateway; an existing
     assert.match(limited.stderr, /ImportLimitError: the site has more than 2 HTML pages .*--max-pages <n> raises the limit/)
     const noFolder = await keynet(home, ['import', join(home, 'nowhere'), '--name', 'legacy.key'])
     assert.match(noFolder.stderr, /NotFoundError: .*nowhere does not exist/)
+    const noIndex = await keynet(home, ['import', join(site, 'assets'), '--name', 'legacy.key'])
+    assert.match(noIndex.stderr, /MalformedMessageError: .*assets has no index\.html at its top/)
   })
 })

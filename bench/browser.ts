@@ -5,7 +5,7 @@
  * node:http static server on loopback in the same run, loaded the same way.
  * - cold: a fresh browser profile for every load, and a freshly published copy of the site
  *   (every file changed by a comment, so no block is in the gateway's edge cache);
- * - warm: repeat visits in one browser, the browser's cache working by each server's headers
+ * - warm: repeat visits in one browser (alternating with the anchor's), the browser's cache working by each server's headers
  *   (both send `max-age=60` and an ETag);
  * - warm, browser cache off: every file from the server on every visit.
  * Prints rows for bench/run.ts; run alone with `node bench/browser.ts [--quick]`.
@@ -119,19 +119,33 @@ async function coldLoad (gateway: string, url: string): Promise<number> {
   }
 }
 
-/** Repeat visits in one page, after one untimed visit; `cache: false` turns the browser's cache off. */
-async function warmLoads (browser: KeyBrowser, url: string, n: number, cache: boolean): Promise<number[]> {
-  const page = await browser.context.newPage()
-  const cdp = await browser.context.newCDPSession(page)
-  await cdp.send('Network.enable')
-  await cdp.send('Network.setCacheDisabled', { cacheDisabled: !cache })
+/**
+ * Repeat visits to `url` and to `anchorUrl`, alternating (so a change of the shared machine's
+ * load hits both), each in its own page after one untimed visit; `cache: false` turns the
+ * browser's cache off.
+ */
+async function warmLoads (browser: KeyBrowser, url: string, anchorUrl: string, n: number, cache: boolean): Promise<[number[], number[]]> {
+  const open = async (): Promise<Page> => {
+    const page = await browser.context.newPage()
+    const cdp = await browser.context.newCDPSession(page)
+    await cdp.send('Network.enable')
+    await cdp.send('Network.setCacheDisabled', { cacheDisabled: !cache })
+    return page
+  }
+  const [page, anchorPage] = [await open(), await open()]
   try {
     await timedLoad(page, url)
+    await timedLoad(anchorPage, anchorUrl)
     const out: number[] = []
-    for (let i = 0; i < n; i++) out.push(await timedLoad(page, url))
-    return out
+    const anchorOut: number[] = []
+    for (let i = 0; i < n; i++) {
+      out.push(await timedLoad(page, url))
+      anchorOut.push(await timedLoad(anchorPage, anchorUrl))
+    }
+    return [out, anchorOut]
   } finally {
     await page.close()
+    await anchorPage.close()
   }
 }
 
@@ -181,10 +195,8 @@ export async function browserBench (opts: BrowserBenchOptions): Promise<BenchRow
 
     anchorRoot = copies[0] as string
     warmBrowser = await launchChromium(gateway)
-    const warm = await warmLoads(warmBrowser, 'http://page0.key/', warmRuns, true)
-    const warmAnchor = await warmLoads(warmBrowser, started.url, warmRuns, true)
-    const uncached = await warmLoads(warmBrowser, 'http://page0.key/', warmRuns, false)
-    const uncachedAnchor = await warmLoads(warmBrowser, started.url, warmRuns, false)
+    const [warm, warmAnchor] = await warmLoads(warmBrowser, 'http://page0.key/', started.url, warmRuns, true)
+    const [uncached, uncachedAnchor] = await warmLoads(warmBrowser, 'http://page0.key/', started.url, warmRuns, false)
     log(`bench: browser: warm p50 ${fmt(pct(warm, 0.5))} ms (static ${fmt(pct(warmAnchor, 0.5))}), cache off p50 ${fmt(pct(uncached, 0.5))} ms (static ${fmt(pct(uncachedAnchor, 0.5))})`)
 
     const row = (metric: string, xs: number[], anchorXs: number[]): BenchRow => ({ group: 'browser', metric, value: p50p99(xs), target: '', anchor: `static node:http server: ${p50p99(anchorXs)}` })

@@ -9,6 +9,7 @@ import { providerCommands } from './commands/provider.ts'
 import { topCommand } from './commands/top.ts'
 import { kvCommands } from './commands/kv.ts'
 import { serviceCommands } from './commands/service.ts'
+import { importCommand } from './commands/import.ts'
 import { devnetCommands, nodeCommands } from './commands/node.ts'
 import type { GlobalOptions } from './context.ts'
 
@@ -32,6 +33,7 @@ nameCommands(program, globals)
 accountCommands(program, globals)
 statusCommand(program, globals)
 contentCommands(program, globals)
+importCommand(program, globals)
 providerCommands(program, globals)
 topCommand(program, globals)
 kvCommands(program, globals)

@@ -127,6 +127,26 @@ export function contentCommands (program: Command, globals: () => GlobalOptions)
 }
 
 async function upload (ctx: CliContext, path: string, o: { replicas: number, regions: number, name?: string }): Promise<void> {
+  const { summary, text } = await publishPath(ctx, path, o)
+  ctx.print(summary, () => text)
+}
+
+/** What `publishPath` placed and pinned, for printing. */
+export interface PublishSummary {
+  cid: string
+  size: number
+  files: number
+  bytes: number
+  name: string | undefined
+  holders: Array<{ address: string, region: string, operator: string }>
+  regions: number
+  operators: number
+  height: number | undefined
+  seconds: number
+}
+
+/** Uploads a folder or file to chosen providers and pins it (pointing `name` at it), with a progress bar. */
+export async function publishPath (ctx: CliContext, path: string, o: { replicas: number, regions: number, name?: string }): Promise<{ summary: PublishSummary, text: string }> {
   const source = scanLocal(path)
   for (const s of source.skipped) process.stderr.write(`keynet: skipped ${s} (not a regular file or folder)\n`)
   if (o.name !== undefined) {
@@ -147,17 +167,18 @@ async function upload (ctx: CliContext, path: string, o: { replicas: number, reg
       holders: result.holders.map(h => Uint8Array.from(Buffer.from(h.address, 'hex'))),
       ...(o.name === undefined ? {} : { name: o.name })
     })
-    const summary = {
+    const summary: PublishSummary = {
       cid: result.root.toString(), size: result.size, files: source.files.length, bytes: source.totalBytes, name: o.name,
       holders: result.holders.map(h => ({ address: h.address, region: h.region, operator: h.operator })),
       regions: result.regions, operators: result.operators, height: sent.height, seconds: Number(seconds.toFixed(2))
     }
-    ctx.print(summary, () => [
+    const text = [
       result.root.toString(),
       `  ${source.files.length} file(s), ${formatBytes(source.totalBytes)} in ${seconds.toFixed(1)} s (${formatBytes(source.totalBytes / Math.max(seconds, 0.001))}/s)`,
       `  held by ${result.holders.length} providers in ${result.regions} regions under ${result.operators} operators: ${result.holders.map(h => `${h.region}/${h.address.slice(0, 8)}`).join(', ')}`,
       o.name === undefined ? `  pinned at height ${sent.height}` : `  ${o.name} now points at it (height ${sent.height})`
-    ].join('\n'))
+    ].join('\n')
+    return { summary, text }
   } finally {
     await client.close()
   }

@@ -12,7 +12,7 @@ import { blockHash, decodeBlock, encodeBlock, encodeHeader } from '../../core/le
 import { buildBlock, executeBlock, genesisChain, type BlockOutcome, type ChainState, type ExecutionHooks } from '../../core/ledger/chain.ts'
 import { applyTx } from '../../core/ledger/apply.ts'
 import { StateView } from '../../core/ledger/state.ts'
-import { decodeSignedTx, senderOf, txIdHex, verifyTxSignature } from '../../core/ledger/tx.ts'
+import { decodeSignedTx, senderOf, txIdHex } from '../../core/ledger/tx.ts'
 import type { Block, Genesis, SignedTx } from '../../core/ledger/types.ts'
 import {
   decodeCertificate, decodeMessage, decodeSigningRecord, gossipMessages, messageHeight, voteSignBytes, encodeCertificate, encodeEvidence, encodeMessage, encodeSigningRecord, evidenceId, initialState, step, verifyCommitCertificate,
@@ -20,6 +20,7 @@ import {
 } from '../../core/consensus/index.ts'
 import type { LedgerStore } from '../store/ledger-store.ts'
 import { Mempool } from './mempool.ts'
+import { VerifiedTxs } from './verified-txs.ts'
 
 /** What the ledger node needs from the p2p host. */
 export interface LedgerNetwork {
@@ -86,6 +87,8 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
   readonly genesis: Genesis
   readonly validators: Validator[]
   readonly mempool: Mempool
+  /** Signature checks remembered across mempool admission and block execution. */
+  readonly verifiedTxs = new VerifiedTxs()
   private readonly init: LedgerNodeInit
   private readonly log: (line: string) => void
   private readonly topics: { consensus: string, txs: string }
@@ -123,7 +126,8 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
       chainId,
       minTxFee: init.genesis.params.minTxFee,
       account: address => this.view().account(address),
-      now: () => init.clock.now()
+      now: () => init.clock.now(),
+      verifiedTxs: this.verifiedTxs
     })
     const key = init.validatorKey
     this.ctx = {
@@ -201,9 +205,8 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
     if (this.mempool.has(encoded)) return txIdHex(encoded)
     const signed = decodeSignedTx(encoded)
     const expected = this.view().account(senderOf(signed.tx)).nonce
-    const verified = signed.tx.nonce === expected
-    if (verified) this.dryRun(signed)
-    const id = this.mempool.add(encoded, { signed, verified })
+    if (signed.tx.nonce === expected) this.dryRun(encoded, signed)
+    const id = this.mempool.add(encoded, signed)
     this.gossipTx(encoded)
     this.maybeStartWaitingHeight()
     return id
@@ -262,8 +265,8 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
     return { genesis, height, lastHash: last.hash, time: header.time, state }
   }
 
-  private dryRun (signed: SignedTx): void {
-    verifyTxSignature(signed)
+  private dryRun (encoded: Uint8Array, signed: SignedTx): void {
+    this.verifiedTxs.signedTx(encoded, signed)
     const chain = this.chainState
     const error = applyTx(this.view(), signed.tx, {
       chainId: chain.genesis.chainId,
@@ -277,13 +280,7 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
 
   private hooks (): ExecutionHooks {
     return {
-      signedTx: encoded => {
-        const cached = this.mempool.verified(encoded)
-        if (cached !== undefined) return cached
-        const signed = decodeSignedTx(encoded)
-        verifyTxSignature(signed)
-        return signed
-      },
+      signedTx: encoded => this.mempool.checkedTx(encoded),
       checkEvidence: encoded => evidenceId(this.genesis.chainId, this.validators, encoded, verifyBytes)
     }
   }
@@ -315,7 +312,11 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
         return
       case 'schedule-timeout': {
         const { height, round, step: s, delayMs } = action
-        this.after(delayMs, () => this.feed({ type: 'timeout', height, round, step: s }))
+        this.after(delayMs, () => {
+          const acts = this.cs.height === height && this.cs.round === round && (s === 'precommit' ? this.cs.step !== 'decided' && this.cs.step !== 'idle' : this.cs.step === s)
+          if (acts) this.trace(`timeout ${s} h=${height} r=${round}: ${s === 'propose' ? 'no valid proposal in time, prevoting nil' : s === 'prevote' ? 'no prevote quorum for one block, precommitting nil' : 'no decision, next round'}`)
+          this.feed({ type: 'timeout', height, round, step: s })
+        })
         return
       }
       case 'need-value':
@@ -439,7 +440,7 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
     for (const e of block.evidence) this.pendingEvidence.delete(toHex(sha256(e)))
     if (this.waiters.size > 0) for (const id of ids) this.wake(id)
     this.emit('commit', { height, hash, block, outcome })
-    this.trace(`commit h=${height} txs=${block.txs.length} mempool=${this.mempool.size} admission=${this.admission.length}`)
+    this.trace(`commit h=${height} r=${this.cs.round} txs=${block.txs.length} mempool=${this.mempool.size} admission=${this.admission.length} sigchecks=${this.verifiedTxs.signatureChecks}`)
   }
 
   /**
@@ -595,7 +596,7 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
     const slice = this.admission.splice(0, admissionSliceTxs)
     for (const t of slice) {
       try {
-        this.mempool.add(t.encoded, { signed: t.signed, verified: false })
+        this.mempool.add(t.encoded, t.signed)
       } catch (err) {
         if (!(err instanceof KeynetError)) throw err
       }

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events'
 import { equalBytes, fromHex, toHex } from '../../foundations/bytes.ts'
 import { signBytes, verifyBytes, type KeyPair } from '../../foundations/crypto.ts'
 import { decode, encode } from '../../foundations/encoding.ts'
-import { KeynetError, MalformedMessageError } from '../../foundations/errors.ts'
+import { KeynetError, MalformedMessageError, MempoolFullError, UnavailableError } from '../../foundations/errors.ts'
 import { sha256 } from '../../foundations/hash.ts'
 import { maxBlockEvidence, maxBlockTxs, maxSyncBlocksPerRequest, maxSyncResponseBytes } from '../../foundations/limits.ts'
 import type { Clock } from '../../foundations/clock.ts'
@@ -63,10 +63,16 @@ const maxClockDriftMs = 5_000
 const mempoolExpiryMs = 10_000
 /** With transactions waiting, the next height starts after this pause, so a burst fills one block rather than many. */
 const blockGatherMs = 10
-/** Relayed transactions waiting for their signature check; bounded like the mempool. */
+/** Transactions waiting for admission (relayed, or submitted in API batches); bounded like the mempool. */
 const maxAdmissionQueue = 20_000
-/** Relayed transactions checked per event-loop turn (~3 ms of signature checks). */
-const admissionSliceTxs = 32
+/**
+ * Time spent admitting transactions per event-loop turn. Consensus messages are read between
+ * turns, so this bounds how long a vote waits behind signature checks however many
+ * transactions are queued.
+ */
+const admissionSliceMs = 3
+/** Transactions admitted between two looks at the clock (~0.1 ms each). */
+const admissionChunkTxs = 8
 /** Transactions per gossip batch. */
 const maxTxBatch = 512
 const statusPollMs = 2000
@@ -194,6 +200,8 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
     this.timers.clear()
     if (this.txBatchTimer !== undefined) clearTimeout(this.txBatchTimer)
     if (this.startHeightTimer !== undefined) clearTimeout(this.startHeightTimer)
+    const stopping = new UnavailableError('the node is stopping')
+    for (const t of this.admission.splice(0)) t.local?.({ error: errorView(stopping) })
   }
 
   /**
@@ -210,6 +218,23 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
     this.gossipTx(encoded)
     this.maybeStartWaitingHeight()
     return id
+  }
+
+  /**
+   * Submits many transactions, like `submit` for each, through the admission queue that relayed
+   * transactions also pass: however large the batch, this node spends at most
+   * `admissionSliceMs` per event-loop turn on admission, so consensus keeps its pace. Each
+   * result is the id or the reason the transaction was refused.
+   */
+  async submitMany (txs: Uint8Array[]): Promise<SubmitResult[]> {
+    return await Promise.all(txs.map(async encoded => await new Promise<SubmitResult>(resolve => {
+      if (this.admission.length >= maxAdmissionQueue) {
+        resolve({ error: errorView(new MempoolFullError(`${maxAdmissionQueue} transactions are waiting for admission; retry shortly`)) })
+        return
+      }
+      this.admission.push({ encoded, local: resolve })
+      this.startAdmitting()
+    })))
   }
 
   /** Where a transaction stands; resolves early once it commits when `waitMs` > 0. */
@@ -584,26 +609,40 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
       if (this.admission.length >= maxAdmissionQueue) break
       this.admission.push(t)
     }
-    if (!this.admitting) {
-      this.admitting = true
-      setImmediate(() => this.admitSlice())
-    }
+    this.startAdmitting()
   }
 
-  private readonly admission: Array<{ encoded: Uint8Array, signed: SignedTx }> = []
+  /** Relayed transactions (decoded on the gossip path) and local API submissions waiting for their result. */
+  private readonly admission: Array<{ encoded: Uint8Array, signed?: SignedTx, local?: (result: SubmitResult) => void }> = []
   private admitting = false
+  private startAdmitting (): void {
+    if (this.admitting) return
+    this.admitting = true
+    setImmediate(() => this.admitSlice())
+  }
+
   private admitSlice (): void {
-    const slice = this.admission.splice(0, admissionSliceTxs)
-    for (const t of slice) {
-      try {
-        this.mempool.add(t.encoded, t.signed)
-      } catch (err) {
-        if (!(err instanceof KeynetError)) throw err
-      }
-    }
+    const deadline = performance.now() + admissionSliceMs
+    do {
+      for (const t of this.admission.splice(0, admissionChunkTxs)) this.admit(t)
+    } while (this.admission.length > 0 && performance.now() < deadline)
     this.maybeStartWaitingHeight()
     if (this.admission.length > 0 && this.running) setImmediate(() => this.admitSlice())
     else this.admitting = false
+  }
+
+  private admit (t: { encoded: Uint8Array, signed?: SignedTx, local?: (result: SubmitResult) => void }): void {
+    if (t.local !== undefined) {
+      let result: SubmitResult
+      try { result = { id: this.submit(t.encoded) } } catch (err) { result = { error: errorView(err as Error) } }
+      t.local(result)
+      return
+    }
+    try {
+      this.mempool.add(t.encoded, t.signed)
+    } catch (err) {
+      if (!(err instanceof KeynetError)) throw err
+    }
   }
 
   // ---- block sync -------------------------------------------------------------------------
@@ -759,6 +798,13 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
     const set = this.waiters.get(id)
     if (set !== undefined) for (const done of [...set]) done()
   }
+}
+
+/** What `submitMany` reports for one transaction. */
+export type SubmitResult = { id: string } | { error: { name: string, message: string } }
+
+function errorView (err: Error): { name: string, message: string } {
+  return { name: err.name, message: err.message }
 }
 
 function safeHex (s: string): Uint8Array {

@@ -54,7 +54,13 @@ export interface LedgerNodeInit {
 /** A committed block as announced to listeners. */
 export interface CommittedBlock { height: number, hash: Uint8Array, block: Block, outcome: BlockOutcome }
 
-const defaultTimeouts: ConsensusTimeouts = { proposeMs: 1000, prevoteMs: 500, precommitMs: 500, roundIncrementMs: 500 }
+/**
+ * The propose timeout covers the proposer's lag: it starts the height when it has executed the
+ * last block, which under load can be a second after faster peers (measured with KEYNET_TRACE=1
+ * on 2 shared cores), and then builds its block. At 1 s, loaded runs changed rounds at healthy
+ * heights, each costing seconds of latency; a stopped proposer now costs 1 s more per turn.
+ */
+const defaultTimeouts: ConsensusTimeouts = { proposeMs: 2000, prevoteMs: 500, precommitMs: 500, roundIncrementMs: 500 }
 /** Blocks whose execution result is kept while consensus decides (one per round, a few rounds). */
 const maxCachedOutcomes = 16
 /** How far a proposed block's time may run ahead of this validator's clock. */
@@ -70,7 +76,7 @@ const maxAdmissionQueue = 20_000
  * turns, so this bounds how long a vote waits behind signature checks however many
  * transactions are queued.
  */
-const admissionSliceMs = 3
+const admissionSliceMs = 10
 /** Transactions admitted between two looks at the clock (~0.1 ms each). */
 const admissionChunkTxs = 8
 /** Transactions per gossip batch. */

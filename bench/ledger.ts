@@ -275,7 +275,9 @@ export async function ledgerBench (opts: { registrations: number, log: (line: st
     }
   } finally {
     try { keynet(home, ['devnet', 'down']) } catch {}
-    rmSync(home, { recursive: true, force: true })
+    // With KEYNET_TRACE=1 the nodes log per-block timings; keep their logs for reading.
+    if (process.env.KEYNET_TRACE === '1') opts.log(`bench: node logs kept under ${dir}`)
+    else rmSync(home, { recursive: true, force: true })
   }
   return rows
 }

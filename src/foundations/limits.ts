@@ -16,6 +16,11 @@ export const maxBlockBytes = 8 * 1024 * 1024
 export const maxMempoolTxs = 50_000
 /** Pending transactions of one sender: one account cannot fill the mempool alone. */
 export const maxMempoolTxsPerSender = 10_000
+/**
+ * Transactions whose signature check a node remembers, so admission and block execution check
+ * each one once: a few blocks' worth, ~10 s of transactions at the target rate (~0.5 KiB each).
+ */
+export const maxVerifiedTxs = 20_000
 /** A pending transaction not included within this time (say, stuck behind a nonce gap) is dropped. */
 export const maxPendingAgeMs = 10 * 60_000
 /** How far ahead of the account's nonce a pending transaction may be. */
@@ -61,3 +66,4 @@ assert.ok(maxRecordBytes + 1024 < maxTxBytes, 'a full record must fit in a trans
 assert.ok(maxBlockTxs * 1024 <= maxBlockBytes, 'a block of typical (≤ 1 KiB) transactions must fit the byte limit')
 assert.ok(maxApiBatchTxs * maxTxBytes <= maxApiBodyBytes * 8, 'API body limit must fit a useful batch')
 assert.ok(maxMempoolTxsPerSender <= maxMempoolTxs)
+assert.ok(maxVerifiedTxs >= 2 * maxBlockTxs, 'the verified-transaction memory must cover a block being decided and the next')

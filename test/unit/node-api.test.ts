@@ -102,6 +102,27 @@ describe('node API and p2p input handling', { timeout: 60_000 }, () => {
     assert.equal(view.owner, toHex(addressOf(alice.publicKey)))
   })
 
+  it('admits a batch through the paced queue and answers each transaction in order', async () => {
+    const good = Array.from({ length: 40 }, (_, i) => tx({ type: 'name-register', name: `batch-${i}.key`, terms: 1 }, { nonce: nonce + i }))
+    const signed = decodeSignedTx(good[1]!)
+    const forged = encode({ tx: { ...signed.tx, fee: 11 }, sig: signed.sig })
+    const res = await fetch(`${api.base}/v1/txs/batch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ txs: [toHex(good[0]!), 'zz', toHex(forged), ...good.slice(1).map(toHex)] }) })
+    assert.equal(res.status, 202)
+    const { results } = await res.json() as { results: Array<{ id?: string, error?: { name: string } }> }
+    assert.equal(results.length, 42)
+    assert.equal(results[0]?.id, toHex(txId(good[0]!)))
+    assert.equal(results[1]?.error?.name, 'MalformedMessageError')
+    assert.equal(results[2]?.error?.name, 'InvalidSignatureError')
+    assert.deepEqual(results.slice(3).map(r => r.id), good.slice(1).map(t => toHex(txId(t))))
+    for (const t of good) {
+      for (;;) {
+        const s = await api.tx(toHex(txId(t)), 5000)
+        if (s.status === 'committed') { assert.equal(s.error, undefined); break }
+      }
+    }
+    nonce += good.length
+  })
+
   it('penalises a peer that gossips malformed consensus messages, and keeps committing', async () => {
     const rogue = await createP2PHost({ secretKey: generateKeyPair().secretKey, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: node.p2p.multiaddrs(), peerExchange: false })
     await rogue.start()

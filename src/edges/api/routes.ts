@@ -58,16 +58,11 @@ export function ledgerRoutes (ledger: LedgerNode, info: NodeInfo): Route[] {
       path: '/v1/txs/batch',
       handler: async ({ body }) => {
         const txs = shape.list(shape.record(body, 'body').txs, 'txs', maxApiBatchTxs)
-        const results: Array<{ id: string } | { error: { name: string, message: string } }> = []
-        for (const [i, t] of txs.entries()) {
-          // Yield between slices so a big batch does not hold up consensus on this node.
-          if (i > 0 && i % 32 === 0) await new Promise(resolve => setImmediate(resolve))
-          try {
-            results.push({ id: ledger.submit(hexTx(t)) })
-          } catch (err) {
-            results.push({ error: { name: (err as Error).name, message: (err as Error).message } })
-          }
-        }
+        const parsed = txs.map((t): Uint8Array | Error => { try { return hexTx(t) } catch (err) { return err as Error } })
+        // Admitted through the node's paced queue, so a big batch does not hold up consensus.
+        const admitted = await ledger.submitMany(parsed.filter((t): t is Uint8Array => t instanceof Uint8Array))
+        let next = 0
+        const results = parsed.map(t => t instanceof Uint8Array ? admitted[next++] : { error: { name: t.name, message: t.message } })
         return raw(202, { json: { results } })
       }
     },

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events'
 import { equalBytes, fromHex, toHex } from '../../foundations/bytes.ts'
 import { signBytes, verifyBytes, type KeyPair } from '../../foundations/crypto.ts'
 import { decode, encode } from '../../foundations/encoding.ts'
-import { KeynetError, MalformedMessageError } from '../../foundations/errors.ts'
+import { KeynetError, MalformedMessageError, MempoolFullError, UnavailableError } from '../../foundations/errors.ts'
 import { sha256 } from '../../foundations/hash.ts'
 import { maxBlockEvidence, maxBlockTxs, maxSyncBlocksPerRequest, maxSyncResponseBytes } from '../../foundations/limits.ts'
 import type { Clock } from '../../foundations/clock.ts'
@@ -12,7 +12,7 @@ import { blockHash, decodeBlock, encodeBlock, encodeHeader } from '../../core/le
 import { buildBlock, executeBlock, genesisChain, type BlockOutcome, type ChainState, type ExecutionHooks } from '../../core/ledger/chain.ts'
 import { applyTx } from '../../core/ledger/apply.ts'
 import { StateView } from '../../core/ledger/state.ts'
-import { decodeSignedTx, senderOf, txIdHex, verifyTxSignature } from '../../core/ledger/tx.ts'
+import { decodeSignedTx, senderOf, txIdHex } from '../../core/ledger/tx.ts'
 import type { Block, Genesis, SignedTx } from '../../core/ledger/types.ts'
 import {
   decodeCertificate, decodeMessage, decodeSigningRecord, gossipMessages, messageHeight, voteSignBytes, encodeCertificate, encodeEvidence, encodeMessage, encodeSigningRecord, evidenceId, initialState, step, verifyCommitCertificate,
@@ -20,6 +20,7 @@ import {
 } from '../../core/consensus/index.ts'
 import type { LedgerStore } from '../store/ledger-store.ts'
 import { Mempool } from './mempool.ts'
+import { VerifiedTxs } from './verified-txs.ts'
 
 /** What the ledger node needs from the p2p host. */
 export interface LedgerNetwork {
@@ -53,7 +54,13 @@ export interface LedgerNodeInit {
 /** A committed block as announced to listeners. */
 export interface CommittedBlock { height: number, hash: Uint8Array, block: Block, outcome: BlockOutcome }
 
-const defaultTimeouts: ConsensusTimeouts = { proposeMs: 1000, prevoteMs: 500, precommitMs: 500, roundIncrementMs: 500 }
+/**
+ * The propose timeout covers the proposer's lag: it starts the height when it has executed the
+ * last block, which under load can be a second after faster peers (measured with KEYNET_TRACE=1
+ * on 2 shared cores), and then builds its block. At 1 s, loaded runs changed rounds at healthy
+ * heights, each costing seconds of latency; a stopped proposer now costs 1 s more per turn.
+ */
+const defaultTimeouts: ConsensusTimeouts = { proposeMs: 2000, prevoteMs: 500, precommitMs: 500, roundIncrementMs: 500 }
 /** Blocks whose execution result is kept while consensus decides (one per round, a few rounds). */
 const maxCachedOutcomes = 16
 /** How far a proposed block's time may run ahead of this validator's clock. */
@@ -62,10 +69,16 @@ const maxClockDriftMs = 5_000
 const mempoolExpiryMs = 10_000
 /** With transactions waiting, the next height starts after this pause, so a burst fills one block rather than many. */
 const blockGatherMs = 10
-/** Relayed transactions waiting for their signature check; bounded like the mempool. */
+/** Transactions waiting for admission (relayed, or submitted in API batches); bounded like the mempool. */
 const maxAdmissionQueue = 20_000
-/** Relayed transactions checked per event-loop turn (~3 ms of signature checks). */
-const admissionSliceTxs = 32
+/**
+ * Time spent admitting transactions per event-loop turn. Consensus messages are read between
+ * turns, so this bounds how long a vote waits behind signature checks however many
+ * transactions are queued.
+ */
+const admissionSliceMs = 10
+/** Transactions admitted between two looks at the clock (~0.1 ms each). */
+const admissionChunkTxs = 8
 /** Transactions per gossip batch. */
 const maxTxBatch = 512
 const statusPollMs = 2000
@@ -86,6 +99,8 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
   readonly genesis: Genesis
   readonly validators: Validator[]
   readonly mempool: Mempool
+  /** Signature checks remembered across mempool admission and block execution. */
+  readonly verifiedTxs = new VerifiedTxs()
   private readonly init: LedgerNodeInit
   private readonly log: (line: string) => void
   private readonly topics: { consensus: string, txs: string }
@@ -123,7 +138,8 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
       chainId,
       minTxFee: init.genesis.params.minTxFee,
       account: address => this.view().account(address),
-      now: () => init.clock.now()
+      now: () => init.clock.now(),
+      verifiedTxs: this.verifiedTxs
     })
     const key = init.validatorKey
     this.ctx = {
@@ -190,6 +206,8 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
     this.timers.clear()
     if (this.txBatchTimer !== undefined) clearTimeout(this.txBatchTimer)
     if (this.startHeightTimer !== undefined) clearTimeout(this.startHeightTimer)
+    const stopping = new UnavailableError('the node is stopping')
+    for (const t of this.admission.splice(0)) t.local?.({ error: errorView(stopping) })
   }
 
   /**
@@ -201,12 +219,28 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
     if (this.mempool.has(encoded)) return txIdHex(encoded)
     const signed = decodeSignedTx(encoded)
     const expected = this.view().account(senderOf(signed.tx)).nonce
-    const verified = signed.tx.nonce === expected
-    if (verified) this.dryRun(signed)
-    const id = this.mempool.add(encoded, { signed, verified })
+    if (signed.tx.nonce === expected) this.dryRun(encoded, signed)
+    const id = this.mempool.add(encoded, signed)
     this.gossipTx(encoded)
     this.maybeStartWaitingHeight()
     return id
+  }
+
+  /**
+   * Submits many transactions, like `submit` for each, through the admission queue that relayed
+   * transactions also pass: however large the batch, this node spends at most
+   * `admissionSliceMs` per event-loop turn on admission, so consensus keeps its pace. Each
+   * result is the id or the reason the transaction was refused.
+   */
+  async submitMany (txs: Uint8Array[]): Promise<SubmitResult[]> {
+    return await Promise.all(txs.map(async encoded => await new Promise<SubmitResult>(resolve => {
+      if (this.admission.length >= maxAdmissionQueue) {
+        resolve({ error: errorView(new MempoolFullError(`${maxAdmissionQueue} transactions are waiting for admission; retry shortly`)) })
+        return
+      }
+      this.admission.push({ encoded, local: resolve })
+      this.startAdmitting()
+    })))
   }
 
   /** Where a transaction stands; resolves early once it commits when `waitMs` > 0. */
@@ -262,8 +296,8 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
     return { genesis, height, lastHash: last.hash, time: header.time, state }
   }
 
-  private dryRun (signed: SignedTx): void {
-    verifyTxSignature(signed)
+  private dryRun (encoded: Uint8Array, signed: SignedTx): void {
+    this.verifiedTxs.signedTx(encoded, signed)
     const chain = this.chainState
     const error = applyTx(this.view(), signed.tx, {
       chainId: chain.genesis.chainId,
@@ -277,13 +311,7 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
 
   private hooks (): ExecutionHooks {
     return {
-      signedTx: encoded => {
-        const cached = this.mempool.verified(encoded)
-        if (cached !== undefined) return cached
-        const signed = decodeSignedTx(encoded)
-        verifyTxSignature(signed)
-        return signed
-      },
+      signedTx: encoded => this.mempool.checkedTx(encoded),
       checkEvidence: encoded => evidenceId(this.genesis.chainId, this.validators, encoded, verifyBytes)
     }
   }
@@ -315,7 +343,11 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
         return
       case 'schedule-timeout': {
         const { height, round, step: s, delayMs } = action
-        this.after(delayMs, () => this.feed({ type: 'timeout', height, round, step: s }))
+        this.after(delayMs, () => {
+          const acts = this.cs.height === height && this.cs.round === round && (s === 'precommit' ? this.cs.step !== 'decided' && this.cs.step !== 'idle' : this.cs.step === s)
+          if (acts) this.trace(`timeout ${s} h=${height} r=${round}: ${s === 'propose' ? 'no valid proposal in time, prevoting nil' : s === 'prevote' ? 'no prevote quorum for one block, precommitting nil' : 'no decision, next round'}`)
+          this.feed({ type: 'timeout', height, round, step: s })
+        })
         return
       }
       case 'need-value':
@@ -439,7 +471,7 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
     for (const e of block.evidence) this.pendingEvidence.delete(toHex(sha256(e)))
     if (this.waiters.size > 0) for (const id of ids) this.wake(id)
     this.emit('commit', { height, hash, block, outcome })
-    this.trace(`commit h=${height} txs=${block.txs.length} mempool=${this.mempool.size} admission=${this.admission.length}`)
+    this.trace(`commit h=${height} r=${this.cs.round} txs=${block.txs.length} mempool=${this.mempool.size} admission=${this.admission.length} sigchecks=${this.verifiedTxs.signatureChecks}`)
   }
 
   /**
@@ -583,26 +615,40 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
       if (this.admission.length >= maxAdmissionQueue) break
       this.admission.push(t)
     }
-    if (!this.admitting) {
-      this.admitting = true
-      setImmediate(() => this.admitSlice())
-    }
+    this.startAdmitting()
   }
 
-  private readonly admission: Array<{ encoded: Uint8Array, signed: SignedTx }> = []
+  /** Relayed transactions (decoded on the gossip path) and local API submissions waiting for their result. */
+  private readonly admission: Array<{ encoded: Uint8Array, signed?: SignedTx, local?: (result: SubmitResult) => void }> = []
   private admitting = false
+  private startAdmitting (): void {
+    if (this.admitting) return
+    this.admitting = true
+    setImmediate(() => this.admitSlice())
+  }
+
   private admitSlice (): void {
-    const slice = this.admission.splice(0, admissionSliceTxs)
-    for (const t of slice) {
-      try {
-        this.mempool.add(t.encoded, { signed: t.signed, verified: false })
-      } catch (err) {
-        if (!(err instanceof KeynetError)) throw err
-      }
-    }
+    const deadline = performance.now() + admissionSliceMs
+    do {
+      for (const t of this.admission.splice(0, admissionChunkTxs)) this.admit(t)
+    } while (this.admission.length > 0 && performance.now() < deadline)
     this.maybeStartWaitingHeight()
     if (this.admission.length > 0 && this.running) setImmediate(() => this.admitSlice())
     else this.admitting = false
+  }
+
+  private admit (t: { encoded: Uint8Array, signed?: SignedTx, local?: (result: SubmitResult) => void }): void {
+    if (t.local !== undefined) {
+      let result: SubmitResult
+      try { result = { id: this.submit(t.encoded) } } catch (err) { result = { error: errorView(err as Error) } }
+      t.local(result)
+      return
+    }
+    try {
+      this.mempool.add(t.encoded, t.signed)
+    } catch (err) {
+      if (!(err instanceof KeynetError)) throw err
+    }
   }
 
   // ---- block sync -------------------------------------------------------------------------
@@ -758,6 +804,13 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
     const set = this.waiters.get(id)
     if (set !== undefined) for (const done of [...set]) done()
   }
+}
+
+/** What `submitMany` reports for one transaction. */
+export type SubmitResult = { id: string } | { error: { name: string, message: string } }
+
+function errorView (err: Error): { name: string, message: string } {
+  return { name: err.name, message: err.message }
 }
 
 function safeHex (s: string): Uint8Array {

@@ -1,8 +1,9 @@
 import { toHex } from '../../foundations/bytes.ts'
 import { BadNonceError, FeeTooLowError, InsufficientFundsError, MempoolFullError, WrongChainError } from '../../foundations/errors.ts'
 import { maxMempoolTxs, maxMempoolTxsPerSender, maxNonceGap, maxPendingAgeMs } from '../../foundations/limits.ts'
-import { decodeSignedTx, senderOf, txIdHex, verifyTxSignature } from '../../core/ledger/tx.ts'
+import { decodeSignedTx, senderOf, txIdHex } from '../../core/ledger/tx.ts'
 import type { SignedTx } from '../../core/ledger/types.ts'
+import { VerifiedTxs } from './verified-txs.ts'
 
 interface Pending { id: string, encoded: Uint8Array, signed: SignedTx, sender: string, nonce: number, addedAt: number }
 
@@ -13,21 +14,25 @@ export interface MempoolInit {
   account: (address: Uint8Array) => { nonce: number, balance: number }
   /** Milliseconds, for expiring transactions that can never be included. */
   now: () => number
+  /** Signature checks this node remembers, shared with block execution (a fresh one if absent). */
+  verifiedTxs?: VerifiedTxs
 }
 
 /**
- * Transactions waiting for a block. Each is decoded and its signature checked once, on entry;
- * block building and validation reuse that check through `signedTx`. Bounded in total and per
+ * Transactions waiting for a block. Each is decoded and its signature checked once, on entry,
+ * through the node's `VerifiedTxs`, which block building and validation share. Bounded in total and per
  * sender; when full, new transactions are refused (the sender retries) rather than old ones
  * dropped, so an accepted transaction is never silently lost.
  */
 export class Mempool {
   private readonly init: MempoolInit
+  readonly verifiedTxs: VerifiedTxs
   private readonly byId = new Map<string, Pending>()
   private readonly bySender = new Map<string, Map<number, Pending>>()
 
   constructor (init: MempoolInit) {
     this.init = init
+    this.verifiedTxs = init.verifiedTxs ?? new VerifiedTxs()
   }
 
   get size (): number { return this.byId.size }
@@ -38,12 +43,13 @@ export class Mempool {
 
   /**
    * Admits a transaction or throws the reason it cannot be admitted; returns its id. A caller
-   * that already decoded it (and, with `verified`, checked its signature) passes that along.
+   * that already decoded it passes that along as `decoded`. The signature is checked last, after
+   * the cheap checks, and only if `verifiedTxs` has not checked these bytes before.
    */
-  add (encoded: Uint8Array, known?: { signed: SignedTx, verified: boolean }): string {
+  add (encoded: Uint8Array, decoded?: SignedTx): string {
     const id = txIdHex(encoded)
     if (this.byId.has(id)) return id
-    const signed = known?.signed ?? decodeSignedTx(encoded)
+    let signed = decoded ?? decodeSignedTx(encoded)
     const { tx } = signed
     if (tx.chainId !== this.init.chainId) throw new WrongChainError(`transaction is for chain "${tx.chainId}", this node runs "${this.init.chainId}"`)
     if (tx.fee < this.init.minTxFee) throw new FeeTooLowError(`fee ${tx.fee} is below the minimum ${this.init.minTxFee}`)
@@ -60,7 +66,7 @@ export class Mempool {
     // Every pending transaction must be able to pay its fee, so unfunded keys cannot fill the pool.
     const owed = tx.fee * ((queue?.size ?? 0) + 1)
     if (account.balance < owed) throw new InsufficientFundsError(`balance ${account.balance} cannot pay the fees of this and the sender's ${queue?.size ?? 0} pending transactions`)
-    if (known?.verified !== true) verifyTxSignature(signed)
+    signed = this.verifiedTxs.signedTx(encoded, signed)
     const pending: Pending = { id, encoded, signed, sender, nonce: tx.nonce, addedAt: this.init.now() }
     this.byId.set(id, pending)
     if (queue === undefined) this.bySender.set(sender, new Map([[tx.nonce, pending]]))
@@ -83,6 +89,16 @@ export class Mempool {
   /** The already-verified form of a pending transaction, if this mempool holds it. */
   verified (encoded: Uint8Array): SignedTx | undefined {
     return this.byId.get(txIdHex(encoded))?.signed
+  }
+
+  /**
+   * The decoded, signature-checked form of any transaction, for block building and execution:
+   * the pending copy, else one `verifiedTxs` remembers, else decoded and checked now (throwing
+   * as the ledger would). The pending copy comes first because a deep mempool holds more
+   * transactions than the bounded memory of checks.
+   */
+  checkedTx (encoded: Uint8Array): SignedTx {
+    return this.verified(encoded) ?? this.verifiedTxs.signedTx(encoded)
   }
 
   /** Whether any pending transaction could go into the next block (its sender's next nonce is here). */

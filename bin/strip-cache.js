@@ -31,7 +31,7 @@ export function enableStripCache (root) {
       try {
         js = readFileSync(file, 'utf8')
       } catch {
-        js = module.stripTypeScriptTypes(text, { mode: 'strip' })
+        js = quietly(() => module.stripTypeScriptTypes(text, { mode: 'strip' }))
         try {
           // Written whole then renamed, so a concurrent start never reads half a file.
           const partial = `${file}.${process.pid}`
@@ -43,4 +43,18 @@ export function enableStripCache (root) {
       return { format: 'module', source: js, shortCircuit: true }
     }
   })
+}
+
+/** Runs `fn` without the "experimental feature" notice Node prints on its first strip. */
+function quietly (fn) {
+  const emitWarning = process.emitWarning
+  process.emitWarning = (warning, ...rest) => {
+    const text = typeof warning === 'string' ? warning : warning?.message ?? ''
+    if (!text.includes('stripTypeScriptTypes')) emitWarning.call(process, warning, ...rest)
+  }
+  try {
+    return fn()
+  } finally {
+    process.emitWarning = emitWarning
+  }
 }

@@ -16,7 +16,7 @@ import {
   headersTimeoutMs, immutableMaxAgeSeconds, keepAliveTimeoutMs, maxConcurrentRequests, maxConnections,
   maxHeaderBytes, nameMaxAgeSeconds, requestTimeoutMs, retryAfterSeconds, stallTimeoutMs
 } from './constants.ts'
-import { cachedGetter, type CacheStats, type EdgeCache } from './edge-cache.ts'
+import { cachedGetter, memoryFirstGetter, type CacheStats, type EdgeCache } from './edge-cache.ts'
 import type { HotCopies, HotCopiesStatus } from './hot-copies.ts'
 import { GatewayBusyError, MethodNotAllowedError } from './errors.ts'
 import { sendText, sendWhole } from './respond.ts'
@@ -105,7 +105,9 @@ export class GatewayServer {
     const cache = init.cache
     const hot = init.hot
     const base = cache === undefined ? init.blocks : (root: CID) => cachedGetter(cache, init.blocks(root))
-    this.get = hot === undefined ? base : root => hot.getter(root, base(root))
+    const withHot = hot === undefined ? base : (root: CID) => hot.getter(root, base(root))
+    // Hot copies live on disk: the cache's memory tier goes in front of them too.
+    this.get = hot === undefined || cache === undefined ? withHot : root => memoryFirstGetter(cache, withHot(root))
     this.log = init.log ?? (() => {})
     this.stallTimeoutMs = init.stallTimeoutMs ?? stallTimeoutMs
     this.server = createServer({
@@ -157,9 +159,13 @@ export class GatewayServer {
     this.requests++
     const controller = new AbortController()
     res.on('close', () => {
-      controller.abort()
       if (res.writableFinished) this.byStatus.set(res.statusCode, (this.byStatus.get(res.statusCode) ?? 0) + 1)
-      else this.aborted++
+      else {
+        // Cut off (client gone): stop the work still running for it. A finished response has
+        // none left, and an abort would build an exception for nothing on every request.
+        this.aborted++
+        controller.abort()
+      }
     })
     const head = req.method === 'HEAD'
     if (this.active >= maxConcurrentRequests) {

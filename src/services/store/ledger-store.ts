@@ -29,12 +29,20 @@ export class LedgerStore {
     putTx: StatementSync, getTx: StatementSync
   }
 
-  constructor (path: string) {
+  /**
+   * `durable` (default true): every commit reaches the disk before it returns (an fsync, which
+   * blocks the event loop for milliseconds). A validator needs that: its signing record must
+   * survive a power cut. A node that only follows the chain (a gateway, a storage node) can
+   * lose its last blocks to a power cut and fetch them again from its peers, so it commits
+   * without the fsync: the log still keeps every commit atomic (a `kill -9` loses nothing), and
+   * its HTTP answers do not wait behind the disk at every block.
+   */
+  constructor (path: string, opts: { durable?: boolean } = {}) {
     mkdirSync(dirname(path), { recursive: true })
     this.db = new DatabaseSync(path)
     this.db.exec(`
       PRAGMA journal_mode = WAL;
-      PRAGMA synchronous = FULL;
+      PRAGMA synchronous = ${opts.durable ?? true ? 'FULL' : 'NORMAL'};
       CREATE TABLE IF NOT EXISTS blocks (height INTEGER PRIMARY KEY, hash BLOB NOT NULL, block BLOB NOT NULL, certificate BLOB NOT NULL);
       CREATE TABLE IF NOT EXISTS state (key BLOB PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);

@@ -20,6 +20,7 @@ import { cachedGetter, memoryFirstGetter, type CacheStats, type EdgeCache } from
 import type { HotCopies, HotCopiesStatus } from './hot-copies.ts'
 import { GatewayBusyError, MethodNotAllowedError } from './errors.ts'
 import { sendText, sendWhole } from './respond.ts'
+import { ResolvedPaths } from './resolved-paths.ts'
 import { routeRequest } from './route.ts'
 import { serveContent } from './serve-content.ts'
 
@@ -93,6 +94,7 @@ export class GatewayServer {
   private readonly stallTimeoutMs: number
   private readonly startedMs = Date.now()
   private readonly byStatus = new Map<number, number>()
+  private readonly paths = new ResolvedPaths()
   private requests = 0
   private active = 0
   private aborted = 0
@@ -219,7 +221,7 @@ export class GatewayServer {
       cacheControl = `public, max-age=${immutableMaxAgeSeconds}, immutable`
     }
     this.hot?.record(root)
-    await serveContent(res, { head, headers: req.headers, route, query, root, cacheControl }, { get: this.get(root), signal, watchdog })
+    await serveContent(res, { head, headers: req.headers, route, query, root, cacheControl }, { get: this.get(root), signal, watchdog, paths: this.paths })
   }
 
   /** Answers an error with its status, or cuts the connection when the body had begun. */

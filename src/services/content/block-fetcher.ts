@@ -9,9 +9,10 @@
  * asked over plain keep-alive HTTP (storage/block-http.ts), the others over libp2p
  * (`/keynet/blocks/get/2`). Either way the gets made for one provider in the same turn of the event
  * loop travel as one batch request (batched-gets.ts), each block settling as it arrives. A provider
- * whose HTTP endpoint cannot be connected to at all (refused, no route) is asked over libp2p from
- * then on, starting with the block that found it out: a wrong or closed endpoint is not the
- * provider failing, and it is not blamed for it.
+ * whose HTTP endpoint has not answered this fetcher and cannot be connected to at all (refused, no
+ * route) is asked over libp2p from then on, starting with the block that found it out: a wrong or
+ * closed endpoint is not the provider failing, and it is not blamed for it. Once an endpoint has
+ * answered, a refusal means the node went down, and its blocks go to the others at once.
  *
  * How each answer counts in the pool:
  * - a verified block: `success` (its latency is measured);
@@ -370,8 +371,10 @@ export class BlockFetcher {
       const gets = overHttp && p.http !== undefined ? p.http.gets : p.libp2pGets
       bytes = await gets.get(cid, AbortSignal.any(signal === undefined ? [cancel, stall.signal] : [signal, cancel, stall.signal]))
     } catch (err) {
-      if (overHttp && err instanceof HttpEndpointUnreachableError && signal?.aborted !== true && !cancel.aborted && !stall.signal.aborted) {
-        // Its HTTP endpoint is wrong or closed: no verdict on the provider; ask it over libp2p.
+      if (overHttp && p.answered === 0 && err instanceof HttpEndpointUnreachableError && signal?.aborted !== true && !cancel.aborted && !stall.signal.aborted) {
+        // Its HTTP endpoint never answered and cannot be connected to: wrong or closed, no verdict
+        // on the provider; ask it over libp2p. (One that answered before and now refuses has gone
+        // down: failing over to the others at once beats loading libp2p to find that out again.)
         clearStall()
         this.#end(attempt, 'cancelled')
         p.overHttp = false

@@ -14,6 +14,8 @@ if (major > 22 || (major === 22 && minor >= 18)) {
   // This Node strips TypeScript types by default: no second process (it costs half a second).
   // Loading the modules is most of a short command's time: keep their compiled code between runs.
   module.enableCompileCache?.()
+  const { enableStripCache } = await import('./strip-cache.js')
+  enableStripCache(root)
   await import(pathToFileURL(main).href)
 } else {
   reexec()

@@ -4,11 +4,10 @@ import { fromHex, toHex } from '../foundations/bytes.ts'
 import { addressOf, type KeyPair } from '../foundations/crypto.ts'
 import { KeystoreError, KeynetError, UnavailableError } from '../foundations/errors.ts'
 import { genesisFromJson } from '../core/ledger/genesis.ts'
-import { encodeSignedTx, signTx, txId } from '../core/ledger/tx.ts'
 import type { Genesis, TxBody } from '../core/ledger/types.ts'
 import { ApiClient } from '../edges/api/client.ts'
 import type { TxStatusView } from '../edges/api/types.ts'
-import { devAccountKey, isAlive, readDevnet } from '../node/devnet.ts'
+import { devAccountKey, isAlive, readDevnet } from '../node/devnet-file.ts'
 import { Keystore, keynetHome } from '../services/keystore/keystore.ts'
 
 /** Options every command accepts. */
@@ -63,6 +62,8 @@ export class CliContext {
     const { key } = await this.signer()
     const address = toHex(addressOf(key.publicKey))
     const [account, genesis] = await Promise.all([api.account(address), this.trustedGenesis(api)])
+    // Transaction encoding loads every transaction type's codec: only commands that write need it.
+    const { encodeSignedTx, signTx, txId } = await import('../core/ledger/tx.ts')
     const encoded = encodeSignedTx(signTx({ chainId: genesis.chainId, from: key.publicKey, nonce: account.pendingNonce, fee: opts.fee ?? genesis.params.minTxFee, body }, key.secretKey))
     await api.submitTx(encoded)
     const id = toHex(txId(encoded))

@@ -1,17 +1,38 @@
 import './quiet-warnings.ts'
 import { Command, CommanderError } from 'commander'
 import { errorBody } from '../foundations/errors.ts'
-import { accountCommands, statusCommand } from './commands/account.ts'
-import { initCommand } from './commands/init.ts'
-import { nameCommands } from './commands/name.ts'
-import { contentCommands } from './commands/content.ts'
-import { providerCommands } from './commands/provider.ts'
-import { topCommand } from './commands/top.ts'
-import { kvCommands } from './commands/kv.ts'
-import { serviceCommands } from './commands/service.ts'
-import { importCommand } from './commands/import.ts'
-import { devnetCommands, nodeCommands } from './commands/node.ts'
 import type { GlobalOptions } from './context.ts'
+
+type Globals = () => GlobalOptions
+/**
+ * The command modules, each with the top-level commands it defines. Only the module of the
+ * command being run is loaded: loading all of them (the node, the ledger, libp2p's crypto) costs
+ * more start-up than a whole `keynet get` of a small file.
+ */
+const commandModules: Array<{ commands: string[], register: (program: Command, globals: Globals) => Promise<void> }> = [
+  { commands: ['init'], register: async (p, g) => { (await import('./commands/init.ts')).initCommand(p, g) } },
+  { commands: ['node', 'devnet'], register: async (p, g) => { const m = await import('./commands/node.ts'); m.nodeCommands(p); m.devnetCommands(p, g) } },
+  { commands: ['name'], register: async (p, g) => { (await import('./commands/name.ts')).nameCommands(p, g) } },
+  { commands: ['account', 'status'], register: async (p, g) => { const m = await import('./commands/account.ts'); m.accountCommands(p, g); m.statusCommand(p, g) } },
+  { commands: ['publish', 'put', 'get', 'fetch', 'export'], register: async (p, g) => { (await import('./commands/content.ts')).contentCommands(p, g) } },
+  { commands: ['provider'], register: async (p, g) => { (await import('./commands/provider.ts')).providerCommands(p, g) } },
+  { commands: ['top'], register: async (p, g) => { (await import('./commands/top.ts')).topCommand(p, g) } },
+  { commands: ['kv'], register: async (p, g) => { (await import('./commands/kv.ts')).kvCommands(p, g) } },
+  { commands: ['service'], register: async (p, g) => { (await import('./commands/service.ts')).serviceCommands(p, g) } },
+  { commands: ['import'], register: async (p, g) => { (await import('./commands/import.ts')).importCommand(p, g) } }
+]
+/** Global options that take a value (the command name is the first argument that is neither). */
+const valueOptions = new Set(['--api', '--from', '--home'])
+
+/** The top-level command named on the command line, if any. */
+function commandNamed (argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string
+    if (valueOptions.has(arg)) { i++; continue }
+    if (!arg.startsWith('-')) return arg
+  }
+  return undefined
+}
 
 const program = new Command()
 program
@@ -26,18 +47,10 @@ program
   .exitOverride()
 
 const globals = (): GlobalOptions => program.opts<GlobalOptions>()
-initCommand(program, globals)
-nodeCommands(program)
-devnetCommands(program, globals)
-nameCommands(program, globals)
-accountCommands(program, globals)
-statusCommand(program, globals)
-contentCommands(program, globals)
-importCommand(program, globals)
-providerCommands(program, globals)
-topCommand(program, globals)
-kvCommands(program, globals)
-serviceCommands(program, globals)
+const named = commandNamed(process.argv.slice(2))
+const owner = commandModules.find(m => named !== undefined && m.commands.includes(named))
+// No command, `help`, or an unknown one: every command, for the help text and suggestions.
+for (const m of owner === undefined ? commandModules : [owner]) await m.register(program, globals)
 
 /** Commands whose action returns while their work goes on: a node, a foreground devnet. */
 const keepsRunning = new Set(['node start', 'devnet'])

@@ -9,37 +9,11 @@ import { devnetParams, genesisToJson } from '../core/ledger/genesis.ts'
 import type { Genesis } from '../core/ledger/types.ts'
 import { peerIdOf } from '../services/p2p/index.ts'
 import { loadOrCreateNodeKey } from './node-key.ts'
+import { devAccountKey, devnetFileName, isAlive, readDevnet, type DevnetFile, type DevnetNode } from './devnet-file.ts'
 import { replaceFileSync } from '../services/store/atomic-file.ts'
 import { endorseProvider } from '../core/ledger/providers.ts'
 import { devnetDnsPort } from '../edges/dns/constants.ts'
-
-/** One node of a devnet as listed in `devnet.json`. */
-export interface DevnetNode {
-  id: string
-  name: string
-  roles: string[]
-  api: string
-  p2p: string
-  pid: number
-  dataDir: string
-  logFile: string
-  /** Storage nodes: region and operator address. */
-  region?: string
-  operator?: string
-  /** The gateway's HTTP address. */
-  http?: string
-  /** The gateway's DNS server, `host:port` (UDP and TCP; DNS over HTTPS at `<http>/dns-query`). */
-  dns?: string
-}
-
-/** `devnet.json`: what a devnet folder holds and where its nodes answer. */
-export interface DevnetFile {
-  chainId: string
-  dir: string
-  genesis: string
-  devAccount: { address: string, keyFile: string }
-  nodes: DevnetNode[]
-}
+export { devAccountKey, devnetFileName, isAlive, readDevnet, type DevnetFile, type DevnetNode } from './devnet-file.ts'
 
 export interface DevnetOptions {
   dir: string
@@ -72,26 +46,6 @@ interface NodePlan { name: string, roles: string[], dataDir: string, key: KeyPai
 
 const mainScript = fileURLToPath(new URL('../cli/main.ts', import.meta.url))
 export const devAccountBalance = 1_000_000_000_000
-export const devnetFileName = 'devnet.json'
-
-/** Reads a devnet folder's `devnet.json`, or undefined if there is none. */
-export function readDevnet (dir: string): DevnetFile | undefined {
-  const path = join(dir, devnetFileName)
-  if (!existsSync(path)) return undefined
-  return JSON.parse(readFileSync(path, 'utf8')) as DevnetFile
-}
-
-/** The devnet's funded developer key (unencrypted: it is play money on a local network). */
-export function devAccountKey (dir: string): KeyPair {
-  const { secretKey } = JSON.parse(readFileSync(join(dir, 'dev-account.json'), 'utf8')) as { secretKey: string }
-  return keyPairFromSecret(fromHex(secretKey))
-}
-
-/** Whether a recorded node process still runs (pid 0 or below never names one). */
-export function isAlive (pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false
-  try { process.kill(pid, 0); return true } catch { return false }
-}
 
 /**
  * Creates (on first use) and starts a local network: N validator processes on 127.0.0.1, each

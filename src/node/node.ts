@@ -88,7 +88,7 @@ export async function startNode (config: NodeConfig): Promise<RunningNode> {
   if (isValidator && !genesis.validators.some(v => toHex(v.publicKey) === toHex(key.publicKey))) {
     config.log(`warning: --roles validator, but this node's key ${toHex(key.publicKey).slice(0, 16)}… is not in the genesis validator set: it will follow the chain without voting`)
   }
-  const store = new LedgerStore(join(dataDir, 'ledger.db'))
+  const store = new LedgerStore(join(dataDir, 'ledger.db'), { durable: isValidator })
   const p2p = await createP2PHost({
     secretKey: key.secretKey,
     listen: config.listen,

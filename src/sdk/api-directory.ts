@@ -6,7 +6,6 @@
 import { NameExpiredError, NameNotFoundError } from '../foundations/errors.ts'
 import { genesisFromJson } from '../core/ledger/genesis.ts'
 import type { Genesis } from '../core/ledger/types.ts'
-import { verifyNameProof } from '../core/light-client/verify-name.ts'
 import type { ApiClient } from '../edges/api/client.ts'
 import { toHex } from '../foundations/bytes.ts'
 import type { Directory, PinInfo, ProviderInfo, ResolvedName } from '../services/content/directory.ts'
@@ -48,7 +47,8 @@ export class ApiDirectory implements Directory {
   }
 
   private async verifiedName (name: string, signal?: AbortSignal): Promise<ResolvedName> {
-    const [genesis, proof] = await Promise.all([this.genesis(), this.api.nameProof(name, signal)])
+    // The light client (consensus certificates, Merkle proofs) loads only when a name is resolved.
+    const [genesis, proof, { verifyNameProof }] = await Promise.all([this.genesis(), this.api.nameProof(name, signal), import('../core/light-client/verify-name.ts')])
     const v = verifyNameProof(genesis, proof, name)
     if (v.entry === undefined) throw new NameNotFoundError(`${v.name} is not registered`)
     if (v.status === 'expired') throw new NameExpiredError(`${v.name} has expired`)

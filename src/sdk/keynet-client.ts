@@ -8,11 +8,10 @@ import { generateKeyPair, type KeyPair } from '../foundations/crypto.ts'
 import { KeynetError, UnavailableError } from '../foundations/errors.ts'
 import { contentResponse } from './content-response.ts'
 import { parseKeyUrl } from './key-url.ts'
-import { kvRead, kvResponse, kvWrite } from './kv-access.ts'
-import { KvVersions } from './kv-versions.ts'
-import { callService, serviceEndpointFor } from './service-access.ts'
+import type { KvVersions } from './kv-versions.ts'
+import { serviceEndpointFor } from './service-access.ts'
 import { RoutingPools } from '../services/routing/index.ts'
-import { ServiceClient } from '../services/service/index.ts'
+import type { ServiceClient } from '../services/service/index.ts'
 import { NoContentError } from '../services/content/errors.ts'
 import { maxFetchProviders } from '../services/storage/constants.ts'
 import { httpUrlOf } from '../services/storage/http-addr.ts'
@@ -80,9 +79,13 @@ export class KeynetClient {
   private readonly ownsHost: boolean
   private readonly blockTransport: BlockTransport
   readonly pools: RoutingPools
-  private readonly services: ServiceClient
+  /**
+   * The service and key-value clients, loaded on first use: a client that only fetches content
+   * (`keynet get`) does not load them.
+   */
+  private services: Promise<ServiceClient> | undefined
   /** The latest version seen of each key, so writes need no read first. */
-  private readonly kvVersions = new KvVersions()
+  private kvVersions: Promise<KvVersions> | undefined
   private readonly fetchers = new Map<string, { at: number, fetcher: Promise<BlockFetcher> }>()
 
   constructor (init: KeynetClientInit) {
@@ -93,7 +96,6 @@ export class KeynetClient {
     this.ownsHost = init.ownsHost ?? false
     this.blockTransport = init.blockTransport ?? 'auto'
     this.pools = init.pools ?? new RoutingPools(init.region === undefined ? {} : { region: init.region })
-    this.services = new ServiceClient({ host: init.host })
   }
 
   /** A client with a libp2p host of its own (loopback-reachable, no peer exchange, started on first use) for a process without a node. */
@@ -138,8 +140,9 @@ export class KeynetClient {
         const name = await this.directory.resolveName(url.name, sig)
         const endpoint = serviceEndpointFor(name.records, url.path)
         if (endpoint !== undefined) {
+          const { callService } = await import('./service-access.ts')
           return await callService(
-            { host: this.host, pools: this.pools, services: this.services, name, endpoint, providers: await this.directory.providers(sig) },
+            { host: this.host, pools: this.pools, services: await this.serviceClient(), name, endpoint, providers: await this.directory.providers(sig) },
             `key://${url.name}${url.path}${url.search}`,
             { method, headers, body: init.body ?? request?.body, signal: sig }
           )
@@ -147,17 +150,18 @@ export class KeynetClient {
       }
       if (url.kind === 'name' && url.path.startsWith('/kv/')) {
         const key = decodeURIComponent(url.path.slice(4))
+        const [{ kvRead, kvResponse, kvWrite }, versions] = await Promise.all([import('./kv-access.ts'), this.kvVersionsOf()])
         const ctx = { host: this.host, name: await this.directory.resolveName(url.name, sig), providers: await this.liveProviders(sig), ...(sig === undefined ? {} : { signal: sig }) }
-        if (method === 'GET' || method === 'HEAD') return kvResponse(await kvRead(ctx, key, this.kvVersions), key, method === 'HEAD')
+        if (method === 'GET' || method === 'HEAD') return kvResponse(await kvRead(ctx, key, versions), key, method === 'HEAD')
         const expect = headers.get('if-version')
         const expectVersion = expect === null ? undefined : Number(expect)
         if (method === 'PUT') {
           const body = new Uint8Array(await new Response(init.body ?? request?.body ?? null).arrayBuffer())
-          const written = await kvWrite(ctx, key, body, this.signer, this.kvVersions, expectVersion)
+          const written = await kvWrite(ctx, key, body, this.signer, versions, expectVersion)
           return Response.json({ key, version: written.version }, { status: 200, headers: { 'x-kv-version': String(written.version) } })
         }
         if (method === 'DELETE') {
-          const written = await kvWrite(ctx, key, null, this.signer, this.kvVersions, expectVersion)
+          const written = await kvWrite(ctx, key, null, this.signer, versions, expectVersion)
           return Response.json({ key, version: written.version, deleted: true }, { status: 200, headers: { 'x-kv-version': String(written.version) } })
         }
         return errorResponse(405, 'MethodNotAllowedError', `${method} is not allowed on key-value data; use GET, HEAD, PUT or DELETE`)
@@ -170,6 +174,16 @@ export class KeynetClient {
       const status = err instanceof KeynetError ? err.status : 500
       return errorResponse(status, (err as Error).name, (err as Error).message)
     }
+  }
+
+  private async serviceClient (): Promise<ServiceClient> {
+    this.services ??= import('../services/service/index.ts').then(({ ServiceClient }) => new ServiceClient({ host: this.host }))
+    return await this.services
+  }
+
+  private async kvVersionsOf (): Promise<KvVersions> {
+    this.kvVersions ??= import('./kv-versions.ts').then(({ KvVersions }) => new KvVersions())
+    return await this.kvVersions
   }
 
   /** Whether `path` of `name` goes to a backend (the name's `service` record covers it). */

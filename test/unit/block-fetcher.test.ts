@@ -4,6 +4,9 @@ import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { once } from 'node:events'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { generateKeyPair } from '../../src/foundations/crypto.ts'
 import { cidForBlock, rawCode, type Block, type CID } from '../../src/core/content/cid.ts'
 import { importBytes } from '../../src/core/content/importer.ts'
@@ -142,6 +145,31 @@ test('three providers: ~40 blocks spread across all of them, verified, no faults
     assert.equal(s.dropped, undefined)
     assert.equal(s.inFlight, 0)
     assert.ok(s.avgLatencyMs !== undefined && s.avgLatencyMs >= 0)
+  }
+})
+
+test('a provider whose announced HTTP endpoint is unreachable is asked over libp2p instead, not dropped and not blamed', async () => {
+  const { c, nodes, client } = await network()
+  // A port nothing listens on: learned from a server that is closed again.
+  const closed = createServer()
+  closed.listen(0, '127.0.0.1')
+  await once(closed, 'listening')
+  const deadUrl = `http://127.0.0.1:${(closed.address() as AddressInfo).port}`
+  await new Promise<void>(resolve => { closed.close(() => { resolve() }) })
+  const faults: Fault[] = []
+  const node = nodes[0]!
+  const fetcher = new BlockFetcher({ host: client, providers: [{ ...address(node), httpUrl: deadUrl }], stallTimeoutMs: patientMs, onFault: f => faults.push(f) })
+  try {
+    assert.equal(fetcher.stats()[0]?.transport, 'http')
+    assert.deepEqual(await readAll(c.root, fetcher.get), c.bytes)
+    assert.deepEqual(faults, [])
+    const [stats] = fetcher.stats()
+    assert.equal(stats?.transport, 'libp2p')
+    assert.equal(stats?.blocks, c.blocks.length, 'every block came from it, over libp2p')
+    assert.equal(stats?.failures, 0)
+    assert.equal(inPool(fetcher.pool, node.peerId).state, 'active')
+  } finally {
+    fetcher.close()
   }
 })
 

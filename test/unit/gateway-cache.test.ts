@@ -8,7 +8,7 @@ import { after, describe, it } from 'node:test'
 import { cidForBlock, rawCode, type Block, type CID } from '../../src/core/content/cid.ts'
 import { BlockMismatchError } from '../../src/core/content/errors.ts'
 import { NotFoundError } from '../../src/foundations/errors.ts'
-import { cachedGetter, EdgeCache } from '../../src/edges/gateway/edge-cache.ts'
+import { cachedGetter, EdgeCache, memoryFirstGetter } from '../../src/edges/gateway/edge-cache.ts'
 
 const kib = 1024
 const dirs: string[] = []
@@ -125,5 +125,18 @@ describe('EdgeCache', () => {
     for (let i = 0; i < 1000; i++) await cache.get(b.cid)
     const perGetMs = (performance.now() - started) / 1000
     assert.ok(perGetMs < 0.5, `a hot get took ${perGetMs.toFixed(3)} ms`)
+  })
+
+  it('memory first: blocks from elsewhere on the node (hot copies) are kept in memory only, and later served from there', async () => {
+    const dir = tempDir()
+    const cache = await EdgeCache.open({ dir, capacityBytes: 1024 * kib })
+    const a = block(10 * kib)
+    let upstreamCalls = 0
+    const get = memoryFirstGetter(cache, async () => { upstreamCalls++; return a.bytes })
+    assert.deepEqual(await get(a.cid), a.bytes)
+    assert.deepEqual(await get(a.cid), a.bytes)
+    assert.equal(upstreamCalls, 1, 'the second get is answered from memory')
+    assert.equal(cache.stats().hits, 1)
+    assert.deepEqual(filesIn(dir), [], 'nothing written to the disk tier')
   })
 })

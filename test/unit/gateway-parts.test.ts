@@ -1,16 +1,19 @@
 /** The gateway's pure parts: routing, path checks, Range parsing, listings, format choice. */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { cidForBlock, rawCode } from '../../src/core/content/cid.ts'
+import { cidForBlock, rawCode, type BlockGetter } from '../../src/core/content/cid.ts'
+import { importTree } from '../../src/core/content/importer.ts'
 import { utf8 } from '../../src/foundations/bytes.ts'
-import { InvalidNameError, MalformedMessageError } from '../../src/foundations/errors.ts'
+import { InvalidNameError, MalformedMessageError, NotFoundError } from '../../src/foundations/errors.ts'
 import { ByteLru } from '../../src/edges/gateway/byte-lru.ts'
 import { responseFormat } from '../../src/edges/gateway/format.ts'
 import { escapeHtml, renderListing } from '../../src/edges/gateway/listing.ts'
 import { parseRange } from '../../src/edges/gateway/range.ts'
 import { ifRangeAllows, noneMatch } from '../../src/edges/gateway/respond.ts'
+import { ResolvedPaths } from '../../src/edges/gateway/resolved-paths.ts'
 import { routeRequest } from '../../src/edges/gateway/route.ts'
 import { decodeSegments, encodePath } from '../../src/edges/gateway/safe-path.ts'
+import { memoryStore } from '../fixtures/content/helpers.ts'
 
 const cid = cidForBlock(rawCode, utf8.encode('hello'))
 
@@ -118,5 +121,30 @@ describe('ByteLru', () => {
     assert.equal(lru.size, 3)
     assert.deepEqual(lru.set('f', 10), [['c', 2], ['d', 1], ['e', 6]])
     assert.throws(() => lru.set('huge', 11))
+  })
+})
+
+describe('gateway resolved paths', () => {
+  it('a path resolved once is answered from memory after; a missing path is not kept', async () => {
+    const store = memoryStore()
+    const site = await importTree([
+      { path: 'index.html', content: () => utf8.encode('<h1>home</h1>') },
+      { path: 'docs/guide.txt', content: () => utf8.encode('guide') }
+    ], store.sink)
+    let reads = 0
+    const counted: BlockGetter = async (cid, signal) => { reads++; return await store.get(cid, signal) }
+    const paths = new ResolvedPaths()
+    const first = await paths.resolve(site.cid, 'docs/guide.txt', counted)
+    assert.equal(first.kind, 'file')
+    const readsOnce = reads
+    assert.ok(readsOnce >= 3, 'the root, the folder and the file were read')
+    assert.deepEqual(await paths.resolve(site.cid, 'docs/guide.txt', counted), first)
+    assert.equal(reads, readsOnce, 'no block read the second time')
+    const root = await paths.resolve(site.cid, '', counted)
+    assert.ok(root.kind === 'directory' && root.entries.some(e => e.name === 'index.html'))
+    await assert.rejects(paths.resolve(site.cid, 'nope.html', counted), NotFoundError)
+    const before = reads
+    await assert.rejects(paths.resolve(site.cid, 'nope.html', counted), NotFoundError)
+    assert.ok(reads > before, 'a missing path is looked up again')
   })
 })

@@ -10,8 +10,11 @@ import { PayloadTooLargeError, TimeoutError } from '../../src/foundations/errors
 import { decode, encode } from '../../src/foundations/encoding.ts'
 import {
   AbortedError, PeerBannedError, ProtocolUnsupportedError, ProtocolViolationError, RemoteHandlerError, createP2PHost,
-  isPeerId, peerIdOf, peerIdOfPublicKey, publicKeyFromPeerId, type P2PHost, type P2PHostInit
+  peerIdOf, peerIdOfPublicKey, publicKeyFromPeerId, type P2PHost, type P2PHostInit
 } from '../../src/services/p2p/index.ts'
+import { isPeerId } from '../../src/services/p2p/libp2p-identity.ts'
+import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
+import { generateKeyPair as generateLibp2pKeyPair } from '@libp2p/crypto/keys'
 import { FrameDecoder, ResponseStatus, encodeRequest, encodeResponse, encodeVarint } from '../../src/services/p2p/frame.ts'
 import { PeerStanding } from '../../src/services/p2p/standing.ts'
 import { decodePeerList, encodePeerList } from '../../src/services/p2p/peer-exchange.ts'
@@ -102,6 +105,25 @@ test('identity: the peer id derives from the ed25519 secret and maps back to its
   assert.deepEqual(publicKeyFromPeerId(id), keys.publicKey)
   assert.equal(publicKeyFromPeerId('garbage'), undefined)
   assert.equal(isPeerId(''), false)
+})
+
+test('identity: peer ids built without libp2p match libp2p\'s, in both string forms; other key types are not ed25519', async () => {
+  for (let i = 0; i < 20; i++) {
+    const keys = generateKeyPair()
+    const id = peerIdOfPublicKey(keys.publicKey)
+    const parsed = peerIdFromString(id)
+    assert.equal(parsed.type, 'Ed25519')
+    assert.deepEqual(parsed.publicKey?.raw, keys.publicKey)
+    assert.equal(parsed.toString(), id)
+    assert.deepEqual(publicKeyFromPeerId(parsed.toCID().toString()), keys.publicKey)
+  }
+  const secp = peerIdFromPrivateKey(await generateLibp2pKeyPair('secp256k1')).toString()
+  assert.ok(isPeerId(secp))
+  assert.equal(publicKeyFromPeerId(secp), undefined)
+  const id = peerIdOf(generateKeyPair().secretKey)
+  assert.equal(publicKeyFromPeerId(id.slice(0, -1)), undefined)
+  assert.equal(publicKeyFromPeerId(`${id}1`), undefined)
+  assert.equal(publicKeyFromPeerId('bafybeigthdcbhrcno2miewutqmve53kidaqoufqtglufumgrvnymlhnxue'), undefined)
 })
 
 // ------------------------------------------------------------------ real TCP on 127.0.0.1

@@ -2,7 +2,7 @@ import type { Command } from 'commander'
 import { toHex } from '../../foundations/bytes.ts'
 import { addressOf } from '../../foundations/crypto.ts'
 import { CliContext, parseAddressArg, type GlobalOptions } from '../context.ts'
-import { positive } from './name.ts'
+import { positive } from '../args.ts'
 
 export function accountCommands (program: Command, globals: () => GlobalOptions): void {
   const account = program.command('account').description('balances and payments')

@@ -17,7 +17,7 @@ import { ApiDirectory } from '../../sdk/api-directory.ts'
 import { KeynetClient, type BlockTransport } from '../../sdk/keynet-client.ts'
 import { CliContext, type GlobalOptions } from '../context.ts'
 import { ProgressBar } from '../progress.ts'
-import { positive } from './name.ts'
+import { positive } from '../args.ts'
 
 export function contentCommands (program: Command, globals: () => GlobalOptions): void {
   program.command('publish <path>')

@@ -9,7 +9,7 @@ import { crawlSite, type CrawlResult } from '../../services/site-import/crawler.
 import { CliContext, type GlobalOptions } from '../context.ts'
 import { ProgressBar } from '../progress.ts'
 import { publishPath } from './content.ts'
-import { positive } from './name.ts'
+import { positive } from '../args.ts'
 
 interface ImportFlags {
   name: string

@@ -6,7 +6,7 @@ import { canonicalName } from '../../core/names/grammar.ts'
 import { maxShards } from '../../foundations/limits.ts'
 import { CliContext, type GlobalOptions } from '../context.ts'
 import { openClient } from './content.ts'
-import { positive } from './name.ts'
+import { positive } from '../args.ts'
 
 export function kvCommands (program: Command, globals: () => GlobalOptions): void {
   const kv = program.command('kv').description("a name's key-value data: sharded over storage providers, signed, versioned, verified")

@@ -1,6 +1,7 @@
 import type { Command } from 'commander'
 import { toHex } from '../../foundations/bytes.ts'
 import { InvalidTransactionError } from '../../foundations/errors.ts'
+import { positive } from '../args.ts'
 import { checkRecordsShape } from '../../core/ledger/records.ts'
 import type { NameRecords } from '../../core/ledger/types.ts'
 import { verifyNameProof } from '../../core/light-client/verify-name.ts'
@@ -125,10 +126,4 @@ function applyRecordOptions (base: NameRecords, o: RecordOptions): NameRecords {
     records.content = { ...records.content, ...(o.replicas === undefined ? {} : { replicas: positive(o.replicas, '--replicas') }), ...(o.regions === undefined ? {} : { regions: positive(o.regions, '--regions') }) }
   }
   return checkRecordsShape(records)
-}
-
-export function positive (s: string, flag: string): number {
-  const n = Number(s)
-  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidTransactionError(`${flag} must be a positive whole number, got "${s}"`)
-  return n
 }

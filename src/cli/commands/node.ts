@@ -5,7 +5,7 @@ import { Keystore, keynetHome } from '../../services/keystore/keystore.ts'
 import { startDevnet, stopDevnet, waitForDevnet, readDevnet, isAlive, type DevnetNode } from '../../node/devnet.ts'
 import { knownRoles, startNode } from '../../node/node.ts'
 import { defaultDevnetDir, type GlobalOptions } from '../context.ts'
-import { positive } from './name.ts'
+import { positive } from '../args.ts'
 import { parseBytes } from '../../foundations/units.ts'
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v]

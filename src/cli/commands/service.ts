@@ -8,7 +8,7 @@ import type { P2PHost } from '../../services/p2p/index.ts'
 import { ServiceClient } from '../../services/service/index.ts'
 import { CliContext, type GlobalOptions } from '../context.ts'
 import { openClient } from './content.ts'
-import { positive } from './name.ts'
+import { positive } from '../args.ts'
 
 export function serviceCommands (program: Command, globals: () => GlobalOptions): void {
   const service = program.command('service').description("put HTTP backends behind a name: key://name/<path> and the gateway's http://name.key/<path> reach them")

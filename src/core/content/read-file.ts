@@ -49,6 +49,7 @@ export function readFile (cid: CID, get: BlockGetter, opts: ReadFileOptions = {}
 async function * read (cid: CID, get: BlockGetter, start: number, requestedEnd: number | undefined, concurrency: number, outer: AbortSignal | undefined): AsyncGenerator<Uint8Array> {
   const stop = new AbortController() // aborts fetches still in flight when the reader stops early
   const signal = outer === undefined ? stop.signal : AbortSignal.any([outer, stop.signal])
+  let whole = false
   try {
     signal.throwIfAborted()
     const root = decodeUnixfsNode(cid, await get(cid, signal))
@@ -65,8 +66,10 @@ async function * read (cid: CID, get: BlockGetter, start: number, requestedEnd: 
       while (ahead.length >= concurrency) yield await (ahead.shift() as Promise<Uint8Array>)
     }
     while (ahead.length > 0) yield await (ahead.shift() as Promise<Uint8Array>)
+    whole = true
   } finally {
-    stop.abort()
+    // Read to the end, nothing is in flight: no abort (it costs an exception object per file).
+    if (!whole) stop.abort()
   }
 }
 

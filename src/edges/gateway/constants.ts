@@ -41,6 +41,10 @@ export const maxCachedBlockBytes = 2 * 1024 * 1024
 export const maxCacheBlocks = 1_000_000
 /** A cached block's file time is refreshed at most this often, so a restart keeps the LRU order without a write per hit. */
 export const cacheTouchIntervalMs = 60_000
+/** Resolved paths kept in memory (name or CID root plus path → file or folder): warm pages skip folder decoding. */
+export const maxResolvedPaths = 4096
+/** Folder entries those kept paths may list in all: bounds their memory (~100 bytes per entry). */
+export const maxResolvedPathEntries = 200_000
 
 assert.ok(headersTimeoutMs <= requestTimeoutMs, 'headers arrive within the whole-request timeout')
 assert.ok(maxConcurrentRequests <= maxConnections, 'every admitted request needs a connection')

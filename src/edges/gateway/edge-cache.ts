@@ -113,6 +113,23 @@ export class EdgeCache {
     return bytes
   }
 
+  /** The block's bytes if the memory tier holds them (counted as a hit), else undefined (not counted). */
+  getFromMemory (cid: CID): Uint8Array | undefined {
+    const key = keyOf(cid)
+    const hot = this.memory.get(key)
+    if (hot === undefined) return undefined
+    this.hits++
+    return hot
+  }
+
+  /**
+   * Keeps verified bytes in the memory tier only (blocks that have a home on this node's disk
+   * already, such as hot copies). The caller vouches that they match `cid`.
+   */
+  keepInMemory (cid: CID, bytes: Uint8Array): void {
+    this.remember(keyOf(cid), bytes)
+  }
+
   /**
    * Stores a block after checking its bytes hash to its CID (`BlockMismatchError` if not).
    * Blocks larger than `maxCachedBlockBytes` are not cached; a disk failure is logged and the
@@ -224,6 +241,21 @@ export function cachedGetter (cache: EdgeCache, upstream: BlockGetter): BlockGet
     if (cached !== undefined) return cached
     const bytes = await upstream(cid, signal)
     await cache.put({ cid, bytes })
+    return bytes
+  }
+}
+
+/**
+ * A block getter that answers from `cache`'s memory tier when it can, else asks `upstream`
+ * (whose answers are verified) and keeps what it gets in memory: warm pages of content served
+ * from elsewhere on this node (hot copies) never touch the disk.
+ */
+export function memoryFirstGetter (cache: EdgeCache, upstream: BlockGetter): BlockGetter {
+  return async (cid, signal) => {
+    const kept = cache.getFromMemory(cid)
+    if (kept !== undefined) return kept
+    const bytes = await upstream(cid, signal)
+    cache.keepInMemory(cid, bytes)
     return bytes
   }
 }

@@ -16,10 +16,11 @@ import {
   headersTimeoutMs, immutableMaxAgeSeconds, keepAliveTimeoutMs, maxConcurrentRequests, maxConnections,
   maxHeaderBytes, nameMaxAgeSeconds, requestTimeoutMs, retryAfterSeconds, stallTimeoutMs
 } from './constants.ts'
-import { cachedGetter, type CacheStats, type EdgeCache } from './edge-cache.ts'
+import { cachedGetter, memoryFirstGetter, type CacheStats, type EdgeCache } from './edge-cache.ts'
 import type { HotCopies, HotCopiesStatus } from './hot-copies.ts'
 import { GatewayBusyError, MethodNotAllowedError } from './errors.ts'
 import { sendText, sendWhole } from './respond.ts'
+import { ResolvedPaths } from './resolved-paths.ts'
 import { isDnsQueryTarget, routeRequest } from './route.ts'
 import { serveDnsQuery, type DnsQueryHandler } from './doh.ts'
 import type { DnsStats } from '../dns/dns-answerer.ts'
@@ -103,6 +104,7 @@ export class GatewayServer {
   private readonly stallTimeoutMs: number
   private readonly startedMs = Date.now()
   private readonly byStatus = new Map<number, number>()
+  private readonly paths = new ResolvedPaths()
   private requests = 0
   private active = 0
   private aborted = 0
@@ -117,7 +119,9 @@ export class GatewayServer {
     const cache = init.cache
     const hot = init.hot
     const base = cache === undefined ? init.blocks : (root: CID) => cachedGetter(cache, init.blocks(root))
-    this.get = hot === undefined ? base : root => hot.getter(root, base(root))
+    const withHot = hot === undefined ? base : (root: CID) => hot.getter(root, base(root))
+    // Hot copies live on disk: the cache's memory tier goes in front of them too.
+    this.get = hot === undefined || cache === undefined ? withHot : root => memoryFirstGetter(cache, withHot(root))
     this.log = init.log ?? (() => {})
     this.stallTimeoutMs = init.stallTimeoutMs ?? stallTimeoutMs
     this.server = createServer({
@@ -170,9 +174,13 @@ export class GatewayServer {
     this.requests++
     const controller = new AbortController()
     res.on('close', () => {
-      controller.abort()
       if (res.writableFinished) this.byStatus.set(res.statusCode, (this.byStatus.get(res.statusCode) ?? 0) + 1)
-      else this.aborted++
+      else {
+        // Cut off (client gone): stop the work still running for it. A finished response has
+        // none left, and an abort would build an exception for nothing on every request.
+        this.aborted++
+        controller.abort()
+      }
     })
     const head = req.method === 'HEAD'
     if (this.active >= maxConcurrentRequests) {
@@ -231,7 +239,7 @@ export class GatewayServer {
       cacheControl = `public, max-age=${immutableMaxAgeSeconds}, immutable`
     }
     this.hot?.record(root)
-    await serveContent(res, { head, headers: req.headers, route, query, root, cacheControl }, { get: this.get(root), signal, watchdog })
+    await serveContent(res, { head, headers: req.headers, route, query, root, cacheControl }, { get: this.get(root), signal, watchdog, paths: this.paths })
   }
 
   /** Answers an error with its status, or cuts the connection when the body had begun. */

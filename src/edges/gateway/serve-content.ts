@@ -15,6 +15,7 @@ import { carContentType, rawContentType, responseFormat } from './format.ts'
 import { renderListing } from './listing.ts'
 import { parseRange } from './range.ts'
 import { ifRangeAllows, noneMatch, sendText, sendWhole } from './respond.ts'
+import type { ResolvedPaths } from './resolved-paths.ts'
 import type { CidRoute, NameRoute } from './route.ts'
 import { encodePath } from './safe-path.ts'
 import { sendStream } from './stream-body.ts'
@@ -36,6 +37,8 @@ export interface ContentContext {
   get: BlockGetter
   signal: AbortSignal
   watchdog: Watchdog
+  /** Resolved paths kept between requests (default: every path resolved anew). */
+  paths?: ResolvedPaths
 }
 
 type FileEntry = Extract<Entry, { kind: 'file' }>
@@ -45,7 +48,7 @@ type DirectoryEntry = Extract<Entry, { kind: 'directory' }>
 export async function serveContent (res: ServerResponse, request: ContentRequest, ctx: ContentContext): Promise<void> {
   const { route, root } = request
   const format = responseFormat(request.query, request.headers.accept)
-  const entry = await abortable(resolvePath(root, route.segments.join('/'), ctx.get, ctx.signal), ctx.signal)
+  const entry = await abortable(resolveIn(ctx, root, route.segments.join('/')), ctx.signal)
   const prefix = route.kind === 'name' ? `/key/${route.name}` : `/ipfs/${route.cid.toString()}`
   const base: OutgoingHttpHeaders = {
     'cache-control': request.cacheControl,
@@ -65,7 +68,7 @@ export async function serveContent (res: ServerResponse, request: ContentRequest
     return
   }
   if (entry.entries.some(e => e.name === 'index.html')) {
-    const index = await abortable(resolvePath(entry.cid, 'index.html', ctx.get, ctx.signal), ctx.signal)
+    const index = await abortable(resolveIn(ctx, entry.cid, 'index.html'), ctx.signal)
     if (index.kind === 'file') return await sendFile(res, request, ctx, index, 'index.html', base)
   }
   sendListing(res, request, entry, base)
@@ -137,6 +140,10 @@ function notModified (res: ServerResponse, headers: OutgoingHttpHeaders): void {
   const { 'content-type': _type, 'content-length': _length, 'content-disposition': _disposition, ...rest } = headers
   res.writeHead(304, rest)
   res.end()
+}
+
+async function resolveIn (ctx: ContentContext, root: CID, path: string): Promise<Entry> {
+  return await (ctx.paths === undefined ? resolvePath(root, path, ctx.get, ctx.signal) : ctx.paths.resolve(root, path, ctx.get, ctx.signal))
 }
 
 function firstValue (value: string | string[] | undefined): string | undefined {

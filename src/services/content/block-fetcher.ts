@@ -8,7 +8,11 @@
  * A provider that announces an HTTP block endpoint (`/ip4/…/tcp/…/http` among its addresses) is
  * asked over plain keep-alive HTTP (storage/block-http.ts), the others over libp2p
  * (`/keynet/blocks/get/2`). Either way the gets made for one provider in the same turn of the event
- * loop travel as one batch request (batched-gets.ts), each block settling as it arrives.
+ * loop travel as one batch request (batched-gets.ts), each block settling as it arrives. A provider
+ * whose HTTP endpoint has not answered this fetcher and cannot be connected to at all (refused, no
+ * route) is asked over libp2p from then on, starting with the block that found it out: a wrong or
+ * closed endpoint is not the provider failing, and it is not blamed for it. Once an endpoint has
+ * answered, a refusal means the node went down, and its blocks go to the others at once.
  *
  * How each answer counts in the pool:
  * - a verified block: `success` (its latency is measured);
@@ -51,7 +55,7 @@ import {
   maxRawGetCidsPerRequest, providerConnectTimeoutMs
 } from '../storage/constants.ts'
 import { BatchedGets } from './batched-gets.ts'
-import { ContentUnavailableError } from '../storage/errors.ts'
+import { ContentUnavailableError, HttpEndpointUnreachableError } from '../storage/errors.ts'
 import type { Fault, FaultKind } from './fault-log.ts'
 
 /** A provider to fetch from: its peer id and the addresses to dial it at. */
@@ -97,6 +101,8 @@ export interface ProviderStats {
   bytes: number
   /** Requests that failed (faults and remote errors; "not held" answers and cancelled hedges are not failures). */
   failures: number
+  /** How it is asked now: over its HTTP block endpoint, or over libp2p (it has none, or it could not be reached). */
+  transport: 'http' | 'libp2p'
   /** Set when this fetcher no longer asks it at all: only for a wrong block (it lied). */
   dropped?: FaultKind
   /** The last fault it showed, if any. */
@@ -113,9 +119,11 @@ interface Provider {
   readonly peerId: string
   readonly addrs: string[]
   /** Its HTTP block endpoint, when it has one; else it is asked over libp2p. */
-  readonly http?: HttpBlockClient
-  /** Gets to it, batched per turn of the event loop over HTTP or libp2p. */
-  readonly gets: BatchedGets
+  readonly http?: { client: HttpBlockClient, gets: BatchedGets }
+  /** Gets to it over libp2p, batched per turn of the event loop. */
+  readonly libp2pGets: BatchedGets
+  /** Asked over HTTP (while its endpoint can be connected to), else over libp2p. */
+  overHttp: boolean
   /** This fetcher's requests to it now, dial included: the in-flight cap. */
   inFlight: number
   blocks: number
@@ -190,13 +198,12 @@ export class BlockFetcher {
     })
     for (const p of init.providers) assert.ok(this.#pool.state.providers.has(p.peerId), `provider ${p.peerId} is not in pool ${this.#pool.name}: its members must be the providers' peer ids`)
     this.#providers = init.providers.map(p => {
-      const http = p.httpUrl === undefined ? undefined : new HttpBlockClient({ url: p.httpUrl })
+      const client = p.httpUrl === undefined ? undefined : new HttpBlockClient({ url: p.httpUrl })
+      const http = client === undefined ? undefined : { client, gets: new BatchedGets(async (cids, signal, onBlock) => { await client.getBatch(cids, signal, onBlock) }, maxHttpCidsPerRequest) }
       // The fetcher's own stall timer ends a request first; the client's deadline is a backstop.
       const libp2p = new BlockClient({ host: init.host, peerId: p.peerId, timeoutMs: Math.max(defaultBlockRequestTimeoutMs, 2 * this.#stallTimeoutMs) })
-      const gets = http === undefined
-        ? new BatchedGets(async (cids, signal, onBlock) => { await libp2p.getBatch(cids, signal, onBlock) }, maxRawGetCidsPerRequest)
-        : new BatchedGets(async (cids, signal, onBlock) => { await http.getBatch(cids, signal, onBlock) }, maxHttpCidsPerRequest)
-      return { peerId: p.peerId, addrs: [...p.addrs], ...(http === undefined ? {} : { http }), gets, ...fresh() }
+      const libp2pGets = new BatchedGets(async (cids, signal, onBlock) => { await libp2p.getBatch(cids, signal, onBlock) }, maxRawGetCidsPerRequest)
+      return { peerId: p.peerId, addrs: [...p.addrs], ...(http === undefined ? {} : { http }), libp2pGets, overHttp: http !== undefined, ...fresh() }
     })
     this.#byId = new Map(this.#providers.map(p => [p.peerId, p]))
     this.get = async (cid, signal) => this.#get(cid, signal)
@@ -204,7 +211,7 @@ export class BlockFetcher {
 
   /** Closes the HTTP connections kept alive to providers (gets still running fail). */
   close (): void {
-    for (const p of this.#providers) p.http?.close()
+    for (const p of this.#providers) p.http?.client.close()
   }
 
   /** The routing pool this fetcher chooses by (its own, or the one it was given). */
@@ -214,7 +221,7 @@ export class BlockFetcher {
   /** Per provider: blocks and bytes delivered, failures, its last fault, its routing state, mean latency. */
   stats (): ProviderStats[] {
     return this.#providers.map(p => {
-      const s: ProviderStats = { peerId: p.peerId, blocks: p.blocks, bytes: p.bytes, failures: p.failures, inFlight: p.inFlight }
+      const s: ProviderStats = { peerId: p.peerId, blocks: p.blocks, bytes: p.bytes, failures: p.failures, transport: p.overHttp ? 'http' : 'libp2p', inFlight: p.inFlight }
       if (p.lied) s.dropped = 'wrong-block'
       if (p.lastFault !== undefined) s.fault = p.lastFault
       const member = this.#pool.state.providers.get(p.peerId)
@@ -340,8 +347,9 @@ export class BlockFetcher {
   async #ask (p: Provider, cid: CID, sent: Run['sent'], cancel: AbortSignal, signal?: AbortSignal): Promise<Answer> {
     const { timers } = this.#pool
     const dialFromMs = timers.now()
+    const overHttp = p.overHttp
     try {
-      if (p.http === undefined) await this.#connect(p, signal === undefined ? cancel : AbortSignal.any([signal, cancel]))
+      if (!overHttp) await this.#connect(p, signal === undefined ? cancel : AbortSignal.any([signal, cancel]))
     } catch (err) {
       if (signal?.aborted === true) throw aborted(cid)
       if (cancel.aborted) return { outcome: 'cancelled' }
@@ -360,8 +368,18 @@ export class BlockFetcher {
     const clearStall = timers.setTimer(() => { stall.abort(new TimeoutError(`no answer within ${stallMs} ms`)) }, stallMs)
     let bytes: Uint8Array | undefined
     try {
-      bytes = await p.gets.get(cid, AbortSignal.any(signal === undefined ? [cancel, stall.signal] : [signal, cancel, stall.signal]))
+      const gets = overHttp && p.http !== undefined ? p.http.gets : p.libp2pGets
+      bytes = await gets.get(cid, AbortSignal.any(signal === undefined ? [cancel, stall.signal] : [signal, cancel, stall.signal]))
     } catch (err) {
+      if (overHttp && p.answered === 0 && err instanceof HttpEndpointUnreachableError && signal?.aborted !== true && !cancel.aborted && !stall.signal.aborted) {
+        // Its HTTP endpoint never answered and cannot be connected to: wrong or closed, no verdict
+        // on the provider; ask it over libp2p. (One that answered before and now refuses has gone
+        // down: failing over to the others at once beats loading libp2p to find that out again.)
+        clearStall()
+        this.#end(attempt, 'cancelled')
+        p.overHttp = false
+        return await this.#ask(p, cid, sent, cancel, signal)
+      }
       if (signal?.aborted === true || cancel.aborted || (isOwnHostDown(err) && !stall.signal.aborted)) {
         this.#end(attempt, 'cancelled')
         if (signal?.aborted === true) throw aborted(cid)

@@ -9,6 +9,7 @@ import { toHex } from '../../foundations/bytes.ts'
 import { NameExpiredError, NameNotFoundError } from '../../foundations/errors.ts'
 import { effectiveExpiry, nameStatus } from '../../core/ledger/names.ts'
 import { getPin, getProvider, isProviderLive, kindsOf, providerIndex } from '../../core/ledger/providers.ts'
+import type { ChainState } from '../../core/ledger/chain.ts'
 import type { NameRecords } from '../../core/ledger/types.ts'
 import { parseName } from '../../core/names/grammar.ts'
 import type { LedgerNode } from '../ledger/ledger-node.ts'
@@ -55,15 +56,38 @@ export function dialAddrs (p: ProviderInfo): string[] {
   return p2pAddrs(p.addrs).map(a => `${a}/p2p/${p.peerId}`)
 }
 
-/** The directory of a node that follows the chain itself. */
+/** Names whose answers a `LedgerDirectory` keeps until the next block. */
+const maxNamesKeptPerBlock = 1000
+
+/**
+ * The directory of a node that follows the chain itself. A name's answer is kept until the
+ * chain moves (a gateway resolves the same name for every request of a page, more than once).
+ */
 export class LedgerDirectory implements Directory {
   private readonly ledger: LedgerNode
+  /** Answers computed on the chain state `namesOf`. */
+  private readonly names = new Map<string, ResolvedName>()
+  private namesOf: ChainState | undefined
 
   constructor (ledger: LedgerNode) {
     this.ledger = ledger
   }
 
   async resolveName (input: string): Promise<ResolvedName> {
+    const chain = this.ledger.chain
+    if (chain !== this.namesOf) {
+      this.names.clear()
+      this.namesOf = chain
+    }
+    const kept = this.names.get(input)
+    if (kept !== undefined) return kept
+    const answer = this.resolveNow(input)
+    if (this.names.size >= maxNamesKeptPerBlock) this.names.clear()
+    this.names.set(input, answer)
+    return answer
+  }
+
+  private resolveNow (input: string): ResolvedName {
     const parsed = parseName(input)
     const view = this.ledger.view()
     const entry = view.name(parsed.name)

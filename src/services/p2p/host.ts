@@ -34,7 +34,7 @@ import {
   AbortedError, HostNotStartedError, InvalidAddressError, PeerBannedError, PeerUnreachableError, ProtocolUnsupportedError,
   StreamFailedError
 } from './errors.ts'
-import { isPeerId, privateKeyFromSecret } from './identity.ts'
+import { isPeerId, privateKeyFromSecret } from './libp2p-identity.ts'
 import { decodePeerList, encodePeerList, peerExchangeProtocol, type ExchangedPeer } from './peer-exchange.ts'
 import { PeerStanding } from './standing.ts'
 import { abortError, exchange, operationSignal, respond } from './request-response.ts'

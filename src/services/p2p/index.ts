@@ -187,7 +187,7 @@ export async function createP2PHost (init: P2PHostInit): Promise<P2PHost> {
   return await create(init)
 }
 export { lazyP2PHost } from './lazy-host.ts'
-export { peerIdOf, peerIdOfPublicKey, publicKeyFromPeerId, isPeerId } from './identity.ts'
+export { peerIdOf, peerIdOfPublicKey, publicKeyFromPeerId } from './identity.ts'
 export {
   HostNotStartedError, PeerUnreachableError, ProtocolUnsupportedError, PeerBannedError, RemoteHandlerError,
   ProtocolViolationError, StreamFailedError, AbortedError, InvalidAddressError

@@ -10,7 +10,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import {
   maxExchangeAddrChars, maxExchangeAddrsPerPeer, maxExchangePeers, maxExchangeResponseBytes, maxPeerIdChars
 } from './constants.ts'
-import { isPeerId } from './identity.ts'
+import { isPeerId } from './libp2p-identity.ts'
 
 export const peerExchangeProtocol = '/keynet/peers/1.0.0'
 

@@ -111,7 +111,9 @@ export class BlockFrameReader {
         this.done += 1
         continue
       }
-      this.#block = new Uint8Array(length)
+      // Not zero-filled: every byte is written from the chunks before the block is handed over.
+      const storage = Buffer.allocUnsafe(length)
+      this.#block = new Uint8Array(storage.buffer, storage.byteOffset, length)
       this.#blockAt = 0
     }
     return out

@@ -2,7 +2,8 @@
  * The client of a storage node's HTTP block endpoint (block-http.ts): asks for a batch of blocks
  * on a keep-alive connection and hands each one over as soon as it arrived and matched its CID.
  * Wrong bytes throw `BlockMismatchError` (the blocks before them were delivered), a broken
- * answer `MalformedMessageError`, a connection refused, reset or cut `UnavailableError`.
+ * answer `MalformedMessageError`, a connection reset or cut `UnavailableError`, and a connection
+ * that could not be opened at all `HttpEndpointUnreachableError` (an `UnavailableError`).
  *
  * @example
  * ```ts
@@ -16,6 +17,7 @@ import { MalformedMessageError, TimeoutError, UnavailableError } from '../../fou
 import { blockMatches, type CID } from '../../core/content/cid.ts'
 import { BlockMismatchError } from '../../core/content/errors.ts'
 import { BlockFrameReader } from './block-frames.ts'
+import { HttpEndpointUnreachableError } from './errors.ts'
 import { blocksMediaType, blocksPath } from './block-http.ts'
 import { httpBlockIdleTimeoutMs, maxHttpCidsPerRequest, maxHttpErrorBodyBytes, maxHttpSocketsPerProvider } from './constants.ts'
 
@@ -109,11 +111,18 @@ export class HttpBlockClient {
   async #send (path: string, signal: AbortSignal): Promise<IncomingMessage> {
     return await new Promise<IncomingMessage>((resolve, reject) => {
       const req = request(`${this.url}${path}`, { agent: this.#agent, signal, headers: { accept: blocksMediaType } }, resolve)
-      req.on('error', (err) => { reject(signal.aborted ? signal.reason : unreachable(this.url, err)) })
+      req.on('error', (err) => {
+        if (signal.aborted) reject(signal.reason)
+        else if (connectFailures.has((err as NodeJS.ErrnoException).code ?? '')) reject(new HttpEndpointUnreachableError(`${this.url}: ${(err as NodeJS.ErrnoException).code ?? ''}: no connection could be opened`))
+        else reject(unreachable(this.url, err))
+      })
       req.end()
     })
   }
 }
+
+/** Errors of a connection that never opened (unlike a reset or a cut, which need an open one). */
+const connectFailures = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EADDRNOTAVAIL'])
 
 /** A connection-level failure: the node is down, restarting or cut off. */
 function unreachable (url: string, err: unknown): UnavailableError {

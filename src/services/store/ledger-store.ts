@@ -28,13 +28,22 @@ export class LedgerStore {
     putMeta: StatementSync, getMeta: StatementSync, head: StatementSync
     putTx: StatementSync, getTx: StatementSync
   }
+  private readonly synchronous: 'FULL' | 'NORMAL'
 
-  constructor (path: string) {
+  /**
+   * `durable` (default true): writes other than blocks (a validator's signing record) reach the
+   * disk before they return (an fsync, which blocks the event loop for milliseconds). A validator
+   * needs that: its signing record must survive a power cut. A node that only follows the chain
+   * (a gateway, a storage node) has nothing it could not fetch again from its peers, so it skips
+   * the fsync: the log still keeps every commit atomic (a `kill -9` loses nothing).
+   */
+  constructor (path: string, opts: { durable?: boolean } = {}) {
     mkdirSync(dirname(path), { recursive: true })
     this.db = new DatabaseSync(path)
+    this.synchronous = opts.durable ?? true ? 'FULL' : 'NORMAL'
     this.db.exec(`
       PRAGMA journal_mode = WAL;
-      PRAGMA synchronous = FULL;
+      PRAGMA synchronous = ${this.synchronous};
       CREATE TABLE IF NOT EXISTS blocks (height INTEGER PRIMARY KEY, hash BLOB NOT NULL, block BLOB NOT NULL, certificate BLOB NOT NULL);
       CREATE TABLE IF NOT EXISTS state (key BLOB PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
@@ -85,7 +94,7 @@ export class LedgerStore {
       this.db.exec('ROLLBACK')
       throw err
     } finally {
-      this.db.exec('PRAGMA synchronous = FULL')
+      this.db.exec(`PRAGMA synchronous = ${this.synchronous}`)
     }
   }
 

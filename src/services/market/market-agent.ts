@@ -190,7 +190,7 @@ export class MarketAgent {
       const seed = auditSeed(beacon, deal.id, period)
       for (const h of holdersOf(deal)) {
         const node = getProvider(view, fromHex(h.provider))
-        if (node === undefined || h.provider === this.address) continue
+        if (node === undefined || h.provider === this.address || h.since > period) continue
         const excludedGroups = new Set([groupOf(view, toHex(node.operator)), groupOf(view, deal.client)])
         const assigned = assignAuditors(auditorDraws(seed), auditors, excludedGroups, new Set([h.provider, deal.client]))
         if (!assigned.some(a => a.id === this.address)) continue
@@ -240,7 +240,7 @@ export class MarketAgent {
     if (beacon === undefined) return
     for (const deal of open) {
       if (deal.cid === undefined || deal.segments === undefined || period < deal.nextPeriod || period < deal.startPeriod) continue
-      if (!holdersOf(deal).some(h => h.provider === this.address)) continue
+      if (!holdersOf(deal).some(h => h.provider === this.address && h.since <= period)) continue
       const evidence = view.entry<PeriodEvidence>(marketKey.evidence(deal.id, this.address, period)) ?? emptyEvidence()
       if (evidence.answered || countOutcome(evidence, 'pass') >= auditQuorum) continue
       if (!this.once(`answer/${deal.id}/${period}`, now)) continue

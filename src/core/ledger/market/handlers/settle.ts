@@ -25,7 +25,7 @@ export const settle: MarketHandler<'settle'> = (ctx, body) => {
     const evidence = (provider: string): PeriodEvidence => ctx.state.entry<PeriodEvidence>(marketKey.evidence(deal.id, provider, item.period)) ?? emptyEvidence()
     const s = settlePeriod(deal, item.period, provider => verdict(evidence(provider), item.period, now))
     for (const p of s.payments) credit(ctx.state, p.provider, p.amount)
-    for (const h of holdersOf(deal)) {
+    for (const h of holdersOf(deal).filter(h => h.since <= item.period)) {
       const paid = s.payments.find(p => p.provider === h.provider)
       recordPeriod(ctx.state, h.provider, item.period, paid !== undefined ? 'pass' : wasWrong(evidence(h.provider)) ? 'wrong' : 'fail', paid?.amount ?? 0)
     }

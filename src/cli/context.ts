@@ -57,10 +57,10 @@ export class CliContext {
     return { name, key: identity.keyPair }
   }
 
-  /** Signs a transaction body with the next free nonce, submits it and waits for its block. */
-  async send (body: TxBody, opts: { fee?: number } = {}): Promise<TxStatusView & { from: string }> {
+  /** Signs a transaction body with the next free nonce (with `key`, else the signer), submits it and waits for its block. */
+  async send (body: TxBody, opts: { fee?: number, key?: KeyPair } = {}): Promise<TxStatusView & { from: string }> {
     const api = this.api()
-    const { key } = await this.signer()
+    const key = opts.key ?? (await this.signer()).key
     const address = toHex(addressOf(key.publicKey))
     const [account, genesis] = await Promise.all([api.account(address), this.trustedGenesis(api)])
     const encoded = encodeSignedTx(signTx({ chainId: genesis.chainId, from: key.publicKey, nonce: account.pendingNonce, fee: opts.fee ?? genesis.params.minTxFee, body }, key.secretKey))

@@ -7,6 +7,7 @@ import { nameCommands } from './commands/name.ts'
 import { contentCommands } from './commands/content.ts'
 import { providerCommands } from './commands/provider.ts'
 import { topCommand } from './commands/top.ts'
+import { dealCommands, marketCommands, walletCommand } from './commands/market.ts'
 import { kvCommands } from './commands/kv.ts'
 import { serviceCommands } from './commands/service.ts'
 import { devnetCommands, nodeCommands } from './commands/node.ts'
@@ -33,6 +34,9 @@ accountCommands(program, globals)
 statusCommand(program, globals)
 contentCommands(program, globals)
 providerCommands(program, globals)
+marketCommands(program, globals)
+dealCommands(program, globals)
+walletCommand(program, globals)
 topCommand(program, globals)
 kvCommands(program, globals)
 serviceCommands(program, globals)

@@ -1,0 +1,146 @@
+import assert from 'node:assert/strict'
+import { readFileSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import { toHex } from '../../src/foundations/bytes.ts'
+import { addressOf, keyPairFromSecret } from '../../src/foundations/crypto.ts'
+import { fromHex } from '../../src/foundations/bytes.ts'
+import { ApiClient } from '../../src/edges/api/client.ts'
+import type { DealView } from '../../src/edges/api/market-routes.ts'
+import type { StatusView } from '../../src/edges/api/types.ts'
+import { eventually, getJson, keynet, keynetJson, readDevnetFile, tempHome } from './harness.ts'
+
+const site = new URL('../../examples/site/', import.meta.url).pathname
+/** Short periods keep the test short: audits, answers and settlement each take a period. */
+const settlementPeriodMs = 4000
+const price = 10
+
+describe('the storage market on a devnet: audits, payment only for checked periods, replacement, repair, slashing', { timeout: 300_000 }, () => {
+  const home = tempHome('market')
+  const dir = join(home, 'devnet')
+  let api: ApiClient
+
+  interface StorageNode { name: string, api: string, address: string, region: string, operator: string, dataDir: string }
+  const storageNodes = (): StorageNode[] => readDevnetFile(dir).nodes.filter(n => n.roles.includes('storage')).map(n => ({
+    name: n.name, api: n.api, dataDir: n.dataDir, region: n.region!, operator: n.operator!,
+    address: (JSON.parse(readFileSync(join(n.dataDir, 'node.json'), 'utf8')) as { address: string }).address
+  }))
+
+  /** Everything that can hold funds here: accounts, operator stakes, escrow, and what slashing burnt. */
+  const totalFunds = async (): Promise<number> => {
+    const file = readDevnetFile(dir)
+    const operators = (JSON.parse(readFileSync(join(dir, 'operators.json'), 'utf8')) as Array<{ address: string }>).map(o => o.address)
+    const accounts = [
+      file.devAccount.address,
+      ...file.nodes.map(n => (JSON.parse(readFileSync(join(n.dataDir, 'node.json'), 'utf8')) as { address: string }).address),
+      ...operators
+    ]
+    let total = 0
+    for (const a of accounts) total += (await api.account(a)).balance
+    for (const o of operators) total += (await api.stake(o)).amount
+    const market = await api.market()
+    return total + market.escrowHeld + market.burnt
+  }
+
+  before(async () => {
+    const up = await keynet(home, ['devnet', 'up', '--validators', '1', '--storage', '6', '--no-gateway', '--settlement-period', String(settlementPeriodMs), '--timeout', '120000'])
+    assert.equal(up.code, 0, up.stderr)
+    api = new ApiClient(readDevnetFile(dir).nodes[0]!.api)
+  })
+
+  after(async () => {
+    await keynet(home, ['devnet', 'down'])
+    rmSync(home, { recursive: true, force: true })
+  })
+
+  it('every storage node stakes and offers at start; offers list price, capacity, quality and operator', async () => {
+    const offers = await keynetJson<{ offers: Array<{ provider: string, operator: string, price: number, capacity: number, region: string, quality: { score: number } }> }>(home, ['market', 'offers', '--kind', 'storage'])
+    assert.equal(offers.offers.length, 6)
+    assert.ok(offers.offers.every(o => o.price === price && o.capacity >= 1 && o.quality.score > 0))
+    const eu = await keynetJson<{ offers: Array<{ region: string }> }>(home, ['market', 'offers', '--kind', 'storage', '--region', 'eu-west'])
+    assert.ok(eu.offers.length >= 1 && eu.offers.every(o => o.region === 'eu-west'))
+  })
+
+  it('publish opens a deal; a provider that deletes its blocks fails audits, goes unpaid, is slashed and replaced, and the content is repaired; honest holders are paid every period; funds add up', async () => {
+    const before = await totalFunds()
+    const published = await keynetJson<{ cid: string, holders: Array<{ address: string, region: string, operator: string }>, deal: { id: string, escrow: number } }>(home, ['publish', site, '--periods', '40'])
+    const dealId = published.deal.id
+    assert.equal(published.deal.escrow, 3 * price * 1 * 40, 'escrow covers 3 holders × price × 1 GiB × 40 periods')
+    const nodes = storageNodes()
+    const holderAddrs = published.holders.map(h => h.address)
+    // The victim: a holder whose region has another node under an operator the deal does not use yet, so the policy can be kept.
+    const victim = published.holders.find(h => nodes.some(n => !holderAddrs.includes(n.address) && n.region === h.region &&
+      !published.holders.some(o => o.address !== h.address && o.operator === n.operator)))
+    assert.ok(victim !== undefined, 'a holder with a possible replacement')
+    const honest = holderAddrs.filter(a => a !== victim.address)
+    const victimNode = nodes.find(n => n.address === victim.address)!
+
+    // Honest service first: every holder is paid for a settled period.
+    await eventually('a settled period paid to all three holders', async () => {
+      const records = await Promise.all(holderAddrs.map(async a => await api.record(a)))
+      return records.every(r => r.periods.some(p => p.outcome === 'pass')) ? true : undefined
+    }, 8 * settlementPeriodMs)
+    const stakeBefore = (await api.stake(victim.operator)).amount
+
+    rmSync(join(victimNode.dataDir, 'blocks', 'blocks'), { recursive: true, force: true })
+
+    const replaced = await eventually('the victim dropped from the deal and replaced', async () => {
+      const deal = await api.deal(dealId)
+      const current = deal.slots.map(s => s.holder?.provider)
+      return !current.includes(victim.address) && current.every(p => p !== undefined) ? deal : undefined
+    }, 8 * settlementPeriodMs)
+    const replacement = replaced.slots.map(s => s.holder!.provider).find(p => !holderAddrs.includes(p))!
+    assert.ok(replacement !== undefined)
+    const replacementNode = nodes.find(n => n.address === replacement)!
+    assert.equal(replacementNode.region, victim.region, 'the replacement keeps the regions of the policy')
+    assert.equal(new Set(replaced.slots.map(s => s.holder!.group)).size, 3, 'and distinct operators')
+
+    const pin = await api.pin(published.cid)
+    assert.ok(pin.holders.includes(replacement) && !pin.holders.includes(victim.address), 'the pin follows the deal')
+    await eventually('the replacement pulled the content (repair)', async () => {
+      const status = await getJson<StatusView>(`${replacementNode.api}/v1/status`)
+      return status.storage?.pinned.includes(published.cid) === true && status.storage.pulling === 0 ? true : undefined
+    }, 4 * settlementPeriodMs)
+
+    const victimRecord = await api.record(victim.address)
+    const failed = victimRecord.periods.filter(p => p.outcome !== 'pass')
+    assert.ok(failed.length >= 1, 'the victim failed the periods after it deleted its blocks')
+    assert.equal(victimRecord.earned, price * victimRecord.periods.filter(p => p.outcome === 'pass').length, 'and was paid only for the periods it passed')
+    const stake = await api.stake(victim.operator)
+    assert.ok(stake.amount < stakeBefore && stake.slashed > 0, `the victim's operator was slashed (${stakeBefore} → ${stake.amount})`)
+    assert.ok((await api.market()).burnt > 0, 'part of the slash was burnt')
+
+    // The replacement earns once it answers its audits; the honest holders never missed a period.
+    await eventually('the replacement is paid for a period', async () => {
+      const r = await api.record(replacement)
+      return r.periods.some(p => p.outcome === 'pass') ? true : undefined
+    }, 6 * settlementPeriodMs)
+    const deal: DealView = await api.deal(dealId)
+    for (const a of honest) {
+      const r = await api.record(a)
+      assert.ok(r.periods.every(p => p.outcome === 'pass'), `${a} passed every period`)
+      assert.equal(r.periods.length, deal.nextPeriod - deal.startPeriod, `${a} was settled for every period so far`)
+      assert.equal(r.earned, price * r.periods.length)
+    }
+    const e = deal.escrow
+    assert.equal(e.deposited, e.paid + e.refunded + e.held, 'escrow in = paid + refunded + held')
+    const earned = (await Promise.all([...holderAddrs, replacement].map(async a => (await api.record(a)).earned))).reduce((x, y) => x + y, 0)
+    assert.equal(earned, e.paid, 'what the holders earned is what the escrow paid')
+    assert.ok(e.refunded >= price * failed.length, 'the failed periods went back to the client')
+    assert.equal(await totalFunds(), before, 'client + providers + stakes + escrow + burnt (+ fees to the validator) = before')
+
+    const shown = await keynetJson<{ id: string, status: string }>(home, ['deal', 'show', dealId])
+    assert.equal(shown.status, 'open')
+    const got = await keynet(home, ['get', `${published.cid}/index.html`])
+    assert.equal(got.code, 0, got.stderr)
+    assert.equal(got.stdout, readFileSync(join(site, 'index.html'), 'utf8'), 'the content is still served, verified')
+  })
+
+  it('wallet shows balance, escrow, deals and earnings', async () => {
+    const dev = keyPairFromSecret(fromHex((JSON.parse(readFileSync(join(dir, 'dev-account.json'), 'utf8')) as { secretKey: string }).secretKey))
+    const wallet = await keynetJson<{ address: string, balance: number, escrow: number, deals: Array<{ id: string, role: string }> }>(home, ['wallet'])
+    assert.equal(wallet.address, toHex(addressOf(dev.publicKey)))
+    assert.ok(wallet.balance > 0 && wallet.escrow > 0)
+    assert.ok(wallet.deals.some(d => d.role === 'client'))
+  })
+})

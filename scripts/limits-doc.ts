@@ -21,7 +21,8 @@ export const limitSources = [
   'src/core/routing/constants.ts',
   'src/services/routing/constants.ts',
   'src/services/service/constants.ts',
-  'src/core/market/constants.ts'
+  'src/core/market/constants.ts',
+  'src/services/market/constants.ts'
 ]
 
 export function renderLimits (): string {

@@ -110,6 +110,18 @@ export async function passphrase (prompt: string): Promise<string> {
   return await readHidden(prompt)
 }
 
+/** Reads one line from standard input (a terminal or a pipe), after printing `prompt` to stderr. */
+export async function readLine (prompt: string): Promise<string> {
+  if (process.stdin.isTTY) return await readHidden(prompt)
+  process.stderr.write(prompt)
+  const chunks: Buffer[] = []
+  for await (const chunk of process.stdin) {
+    chunks.push(chunk as Buffer)
+    if (Buffer.concat(chunks).includes(10)) break
+  }
+  return Buffer.concat(chunks).toString('utf8').split('\n')[0] ?? ''
+}
+
 /** Reads one line from the terminal without echoing it (raw mode; Backspace and Ctrl-C work). */
 async function readHidden (prompt: string): Promise<string> {
   const stdin = process.stdin

@@ -6,6 +6,7 @@ import { toHex } from '../../src/foundations/bytes.ts'
 import { addressOf, keyPairFromSecret } from '../../src/foundations/crypto.ts'
 import { fromHex } from '../../src/foundations/bytes.ts'
 import { ApiClient } from '../../src/edges/api/client.ts'
+import { decodeSignedTx } from '../../src/core/ledger/tx.ts'
 import type { DealView } from '../../src/edges/api/market-routes.ts'
 import type { StatusView } from '../../src/edges/api/types.ts'
 import { eventually, getJson, keynet, keynetJson, readDevnetFile, tempHome } from './harness.ts'
@@ -61,8 +62,9 @@ describe('the storage market on a devnet: audits, payment only for checked perio
     assert.ok(eu.offers.length >= 1 && eu.offers.every(o => o.region === 'eu-west'))
   })
 
-  it('publish opens a deal; a provider that deletes its blocks fails audits, goes unpaid, is slashed and replaced, and the content is repaired; honest holders are paid every period; funds add up', async () => {
+  it('publish opens a deal; a provider that deletes its blocks fails audits, goes unpaid, is slashed and replaced, and the content is repaired; honest holders are paid every period; funds add up', async (t) => {
     const before = await totalFunds()
+    const startHeight = (await api.status()).height
     const published = await keynetJson<{ cid: string, holders: Array<{ address: string, region: string, operator: string }>, deal: { id: string, escrow: number } }>(home, ['publish', site, '--periods', '40'])
     const dealId = published.deal.id
     assert.equal(published.deal.escrow, 3 * price * 1 * 40, 'escrow covers 3 holders × price × 1 GiB × 40 periods')
@@ -83,12 +85,14 @@ describe('the storage market on a devnet: audits, payment only for checked perio
     const stakeBefore = (await api.stake(victim.operator)).amount
 
     rmSync(join(victimNode.dataDir, 'blocks', 'blocks'), { recursive: true, force: true })
+    const deletedAt = Date.now()
 
     const replaced = await eventually('the victim dropped from the deal and replaced', async () => {
       const deal = await api.deal(dealId)
       const current = deal.slots.map(s => s.holder?.provider)
       return !current.includes(victim.address) && current.every(p => p !== undefined) ? deal : undefined
     }, 8 * settlementPeriodMs)
+    const replacedAt = Date.now()
     const replacement = replaced.slots.map(s => s.holder!.provider).find(p => !holderAddrs.includes(p))!
     assert.ok(replacement !== undefined)
     const replacementNode = nodes.find(n => n.address === replacement)!
@@ -101,6 +105,7 @@ describe('the storage market on a devnet: audits, payment only for checked perio
       const status = await getJson<StatusView>(`${replacementNode.api}/v1/status`)
       return status.storage?.pinned.includes(published.cid) === true && status.storage.pulling === 0 ? true : undefined
     }, 4 * settlementPeriodMs)
+    const repairedAt = Date.now()
 
     const victimRecord = await api.record(victim.address)
     const failed = victimRecord.periods.filter(p => p.outcome !== 'pass')
@@ -128,6 +133,26 @@ describe('the storage market on a devnet: audits, payment only for checked perio
     assert.equal(earned, e.paid, 'what the holders earned is what the escrow paid')
     assert.ok(e.refunded >= price * failed.length, 'the failed periods went back to the client')
     assert.equal(await totalFunds(), before, 'client + providers + stakes + escrow + burnt (+ fees to the validator) = before')
+
+    // What the market costs the ledger per period, counted in the committed blocks.
+    const endHeight = (await api.status()).height
+    const counts = new Map<string, number>()
+    let first = Infinity
+    let last = 0
+    for (let h = startHeight + 1; h <= endHeight; h++) {
+      const block = await api.block(h)
+      first = Math.min(first, block.time)
+      last = Math.max(last, block.time)
+      for (const tx of block.txs) {
+        const type = decodeSignedTx(fromHex(tx)).tx.body.type
+        counts.set(type, (counts.get(type) ?? 0) + 1)
+      }
+    }
+    const periods = (last - first) / settlementPeriodMs
+    const perPeriod = (type: string): string => ((counts.get(type) ?? 0) / periods).toFixed(2)
+    t.diagnostic(`deal ${dealId}: escrow ${e.deposited} = paid ${e.paid} + refunded ${e.refunded} + held ${e.held}; victim failed ${failed.length} periods, its operator slashed ${stakeBefore - stake.amount}`)
+    t.diagnostic(`blocks deleted → dropped and replaced ${((replacedAt - deletedAt) / settlementPeriodMs).toFixed(1)} periods (${replacedAt - deletedAt} ms), → content repaired on the replacement ${((repairedAt - deletedAt) / settlementPeriodMs).toFixed(1)} periods`)
+    t.diagnostic(`market transactions per ${settlementPeriodMs} ms period over ${periods.toFixed(1)} periods (1 deal, 3 holders, 6 storage nodes): market-tick ${perPeriod('market-tick')}, audit-result ${perPeriod('audit-result')}, settle ${perPeriod('settle')}, audit-answer ${perPeriod('audit-answer')}, deal-replace ${perPeriod('deal-replace')}; heartbeats ${perPeriod('provider-heartbeat')}`)
 
     const shown = await keynetJson<{ id: string, status: string }>(home, ['deal', 'show', dealId])
     assert.equal(shown.status, 'open')

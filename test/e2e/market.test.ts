@@ -27,8 +27,16 @@ describe('the storage market on a devnet: audits, payment only for checked perio
     address: (JSON.parse(readFileSync(join(n.dataDir, 'node.json'), 'utf8')) as { address: string }).address
   }))
 
-  /** Everything that can hold funds here: accounts, operator stakes, escrow, and what slashing burnt. */
+  /** Everything that can hold funds here — accounts, operator stakes, escrow, and what slashing burnt — read at one height. */
   const totalFunds = async (): Promise<number> => {
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const height = (await api.status()).height
+      const total = await totalFundsOnce()
+      if ((await api.status()).height === height) return total
+    }
+    throw new Error('the chain never held still long enough to read every balance at one height')
+  }
+  const totalFundsOnce = async (): Promise<number> => {
     const file = readDevnetFile(dir)
     const operators = (JSON.parse(readFileSync(join(dir, 'operators.json'), 'utf8')) as Array<{ address: string }>).map(o => o.address)
     const accounts = [
@@ -36,11 +44,12 @@ describe('the storage market on a devnet: audits, payment only for checked perio
       ...file.nodes.map(n => (JSON.parse(readFileSync(join(n.dataDir, 'node.json'), 'utf8')) as { address: string }).address),
       ...operators
     ]
-    let total = 0
-    for (const a of accounts) total += (await api.account(a)).balance
-    for (const o of operators) total += (await api.stake(o)).amount
-    const market = await api.market()
-    return total + market.escrowHeld + market.burnt
+    const [balances, stakes, market] = await Promise.all([
+      Promise.all(accounts.map(async a => (await api.account(a)).balance)),
+      Promise.all(operators.map(async o => (await api.stake(o)).amount)),
+      api.market()
+    ])
+    return [...balances, ...stakes].reduce((x, y) => x + y, 0) + market.escrowHeld + market.burnt
   }
 
   before(async () => {
@@ -159,6 +168,27 @@ describe('the storage market on a devnet: audits, payment only for checked perio
     const got = await keynet(home, ['get', `${published.cid}/index.html`])
     assert.equal(got.code, 0, got.stderr)
     assert.equal(got.stdout, readFileSync(join(site, 'index.html'), 'utf8'), 'the content is still served, verified')
+  })
+
+  it('provider register, offer and withdraw through the CLI; offers with negative or absurd prices are refused', async () => {
+    const { deals } = await api.deals()
+    const held = new Set(deals.flatMap(d => d.slots.map(s => s.holder?.provider)))
+    const node = storageNodes().find(n => !held.has(n.address))!
+    const listed = async (): Promise<{ price: number, capacity: number } | undefined> => (await api.offers({ kind: 'storage' })).offers.find(o => o.provider === node.address)
+    await keynetJson(home, ['provider', 'withdraw', '--node', node.dataDir])
+    assert.equal(await listed(), undefined, 'a withdrawn offer is gone (and its node does not post it again)')
+    for (const bad of ['-5', '1000000000']) {
+      const r = await keynet(home, ['provider', 'offer', '--node', node.dataDir, '--capacity', '8', '--price', bad, '--json'])
+      assert.equal(r.code, 1)
+      assert.equal((JSON.parse(r.stdout) as { error: { name: string } }).error.name, 'InvalidOfferError', r.stdout)
+    }
+    assert.equal(await listed(), undefined, 'refused offers change nothing (the node refuses them before they reach a block, so not even a fee is paid)')
+    const reference = (await api.market()).prices.find(p => p.kind === 'storage' && p.region === node.region)!.reference
+    await keynetJson(home, ['provider', 'offer', '--node', node.dataDir, '--capacity', '8', '--price', String(reference)])
+    assert.deepEqual(await listed().then(o => ({ price: o?.price, capacity: o?.capacity })), { price: reference, capacity: 8 })
+    const stake = (await api.stake(node.operator)).amount
+    await keynetJson(home, ['provider', 'register', '--amount', '5000', '--operator', node.operator])
+    assert.equal((await api.stake(node.operator)).amount, stake + 5000)
   })
 
   it('wallet shows balance, escrow, deals and earnings', async () => {

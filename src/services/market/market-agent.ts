@@ -68,6 +68,7 @@ export class MarketAgent {
   private timer: NodeJS.Timeout | undefined
   private running = false
   private stopped = false
+  private offerSeen = false
   private readonly onCommit = (c: CommittedBlock): void => { this.committed(c) }
 
   constructor (init: MarketAgentInit) {
@@ -154,9 +155,13 @@ export class MarketAgent {
     return out
   }
 
-  /** Stakes for the operator when it has too little, then offers storage once the stake is in. */
+  /**
+   * Stakes for the operator when it has too little, then offers storage once the stake is in. Once
+   * the offer is on the ledger the operator owns it: a withdrawn offer is not posted again.
+   */
   private offerStorage (view: StateView, now: number): void {
-    if (getOffer(view, fromHex(this.address), 'storage') !== undefined) return
+    if (this.offerSeen) return
+    if (getOffer(view, fromHex(this.address), 'storage') !== undefined) { this.offerSeen = true; return }
     if (getStake(view, this.init.operator).amount < minOperatorStake) {
       if (this.once('stake', now)) this.init.send({ type: 'stake', operator: fromHex(this.init.operator), amount: this.init.stake }, 'stake')
       return

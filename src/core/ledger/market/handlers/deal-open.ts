@@ -25,6 +25,8 @@ import { takePlacement } from './placements.ts'
 export const dealOpen: MarketHandler<'deal-open'> = (ctx, body) => {
   const policy = { replicas: body.replicas, regions: body.regions }
   checkPolicyShape(policy)
+  // Only storage has an evidence path on the ledger (audits); a deal of another kind could never pass a period.
+  if (body.kind !== 'storage') throw new MalformedMessageError(`deals of kind ${body.kind} cannot be opened yet: their evidence (client-signed receipts, probes) is not on the ledger; storage deals can`)
   if (body.kind === 'storage') {
     if (body.dataRoot === undefined || body.segments === undefined) throw new MalformedMessageError('a storage deal names its data root and segment count')
     if (body.segments < 1 || body.segments > maxDealSegments) throw new MalformedMessageError(`segments must be 1..${maxDealSegments}`)

@@ -291,7 +291,7 @@ export class MarketAgent {
       const slot = vacant[0]!
       if (!this.once(`replace/${deal.id}/${slot}/${deal.nextPeriod}`, now)) continue
       const pinned = deal.cid === undefined ? [] : (getPin(view, deal.cid)?.holders ?? []).map(toHex)
-      const excluded = new Set([...holders, ...pinned, deal.client])
+      const excluded = new Set([...holders, deal.client])
       const candidates: Candidate[] = []
       for (const a of providerIndex(view)) {
         const id = toHex(a)
@@ -307,17 +307,22 @@ export class MarketAgent {
           ...(rep.lastFailure === undefined ? {} : { lastFailure: rep.lastFailure })
         })
       }
+      // A pin holder outside the deal already has the content (a repair of a silent holder put it
+      // there): it is the cheapest replacement. The dropped holder itself is on probation anyway.
+      const pinnedOutside = candidates.filter(c => pinned.includes(c.provider))
       const shares = getShares(view, deal.kind)
       const current = holdersOf(deal).map(h => ({ provider: h.provider, group: h.group, region: h.region }))
       try {
-        const [pick] = selectProviders({
-          candidates, policy: deal.policy, count: 1, units: deal.units, period, current, maxPrice: maxSlotPrice(deal, slot, 1),
+        const select = (pool: Candidate[]): Candidate => selectProviders({
+          candidates: pool, policy: deal.policy, count: 1, units: deal.units, period, current, maxPrice: maxSlotPrice(deal, slot, 1),
           shares: { total: shares.total, byGroup: new Map(Object.entries(shares.byGroup)) },
           tally: { placements: 0, newcomer: 0 },
           random: seededRandom(period ^ Number(deal.id.slice(1)))
-        })
-        this.init.log(`market: ${deal.id} slot ${slot} is vacant; replacing with ${pick!.provider.slice(0, 12)}… (${pick!.region}, price ${pick!.price})`)
-        this.send({ type: 'deal-replace', dealId: deal.id, slot, provider: fromHex(pick!.provider) }, 'replacement')
+        })[0]!
+        let pick: Candidate
+        try { pick = select(pinnedOutside) } catch { pick = select(candidates) }
+        this.init.log(`market: ${deal.id} slot ${slot} is vacant; replacing with ${pick.provider.slice(0, 12)}… (${pick.region}, price ${pick.price})`)
+        this.send({ type: 'deal-replace', dealId: deal.id, slot, provider: fromHex(pick.provider) }, 'replacement')
       } catch (err) {
         this.init.log(`market: no replacement for ${deal.id} slot ${slot} yet: ${(err as Error).message}`)
       }

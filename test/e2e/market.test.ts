@@ -20,6 +20,7 @@ describe('the storage market on a devnet: audits, payment only for checked perio
   const home = tempHome('market')
   const dir = join(home, 'devnet')
   let api: ApiClient
+  let content: { cid: string, dataRoot: string } | undefined
 
   interface StorageNode { name: string, api: string, address: string, region: string, operator: string, dataDir: string }
   const storageNodes = (): StorageNode[] => readDevnetFile(dir).nodes.filter(n => n.roles.includes('storage')).map(n => ({
@@ -163,8 +164,9 @@ describe('the storage market on a devnet: audits, payment only for checked perio
     t.diagnostic(`blocks deleted → dropped and replaced ${((replacedAt - deletedAt) / settlementPeriodMs).toFixed(1)} periods (${replacedAt - deletedAt} ms), → content repaired on the replacement ${((repairedAt - deletedAt) / settlementPeriodMs).toFixed(1)} periods`)
     t.diagnostic(`market transactions per ${settlementPeriodMs} ms period over ${periods.toFixed(1)} periods (1 deal, 3 holders, 6 storage nodes): market-tick ${perPeriod('market-tick')}, audit-result ${perPeriod('audit-result')}, settle ${perPeriod('settle')}, audit-answer ${perPeriod('audit-answer')}, deal-replace ${perPeriod('deal-replace')}; heartbeats ${perPeriod('provider-heartbeat')}`)
 
-    const shown = await keynetJson<{ id: string, status: string }>(home, ['deal', 'show', dealId])
+    const shown = await keynetJson<{ id: string, status: string, dataRoot: string }>(home, ['deal', 'show', dealId])
     assert.equal(shown.status, 'open')
+    content = { cid: published.cid, dataRoot: shown.dataRoot }
     const got = await keynet(home, ['get', `${published.cid}/index.html`])
     assert.equal(got.code, 0, got.stderr)
     assert.equal(got.stdout, readFileSync(join(site, 'index.html'), 'utf8'), 'the content is still served, verified')
@@ -186,6 +188,11 @@ describe('the storage market on a devnet: audits, payment only for checked perio
     const reference = (await api.market()).prices.find(p => p.kind === 'storage' && p.region === node.region)!.reference
     await keynetJson(home, ['provider', 'offer', '--node', node.dataDir, '--capacity', '8', '--price', String(reference)])
     assert.deepEqual(await listed().then(o => ({ price: o?.price, capacity: o?.capacity })), { price: reference, capacity: 8 })
+    // A deal opened by hand for the same content commits to the same data as publish computed.
+    const pin = await api.pin(content!.cid)
+    const opened = await keynetJson<{ id: string, dataRoot: string, periods: number, escrow: { deposited: number } }>(home, ['deal', 'open', '--cid', content!.cid, '--providers', pin.holders.join(','), '--periods', '2', '--regions', '3'])
+    assert.equal(opened.dataRoot, content!.dataRoot)
+    assert.equal(opened.escrow.deposited, 3 * price * 2)
     const stake = (await api.stake(node.operator)).amount
     await keynetJson(home, ['provider', 'register', '--amount', '5000', '--operator', node.operator])
     assert.equal((await api.stake(node.operator)).amount, stake + 5000)

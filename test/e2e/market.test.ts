@@ -6,7 +6,6 @@ import { toHex } from '../../src/foundations/bytes.ts'
 import { addressOf, keyPairFromSecret } from '../../src/foundations/crypto.ts'
 import { fromHex } from '../../src/foundations/bytes.ts'
 import { ApiClient } from '../../src/edges/api/client.ts'
-import { decodeSignedTx } from '../../src/core/ledger/tx.ts'
 import type { DealView } from '../../src/edges/api/market-routes.ts'
 import type { StatusView } from '../../src/edges/api/types.ts'
 import { eventually, getJson, keynet, keynetJson, readDevnetFile, tempHome } from './harness.ts'
@@ -153,10 +152,7 @@ describe('the storage market on a devnet: audits, payment only for checked perio
       const block = await api.block(h)
       first = Math.min(first, block.time)
       last = Math.max(last, block.time)
-      for (const tx of block.txs) {
-        const type = decodeSignedTx(fromHex(tx)).tx.body.type
-        counts.set(type, (counts.get(type) ?? 0) + 1)
-      }
+      for (const type of block.txTypes) counts.set(type, (counts.get(type) ?? 0) + 1)
     }
     const periods = (last - first) / settlementPeriodMs
     const perPeriod = (type: string): string => ((counts.get(type) ?? 0) / periods).toFixed(2)

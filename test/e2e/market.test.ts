@@ -74,7 +74,10 @@ describe('the storage market on a devnet: audits, payment only for checked perio
   it('publish opens a deal; a provider that deletes its blocks fails audits, goes unpaid, is slashed and replaced, and the content is repaired; honest holders are paid every period; funds add up', async (t) => {
     const before = await totalFunds()
     const startHeight = (await api.status()).height
-    const published = await keynetJson<{ cid: string, holders: Array<{ address: string, region: string, operator: string }>, deal: { id: string, escrow: number } }>(home, ['publish', site, '--periods', '40'])
+    const run = await keynet(home, ['publish', site, '--periods', '40', '--json'])
+    assert.equal(run.code, 0, run.stderr)
+    const published = JSON.parse(run.stdout) as { cid: string, holders: Array<{ address: string, region: string, operator: string }>, deal?: { id: string, escrow: number } }
+    assert.ok(published.deal !== undefined, `publish opened a deal: ${run.stderr}`)
     const dealId = published.deal.id
     assert.equal(published.deal.escrow, 3 * price * 1 * 40, 'escrow covers 3 holders × price × 1 GiB × 40 periods')
     const nodes = storageNodes()

@@ -24,7 +24,8 @@ export const limitSources = [
   'src/services/routing/constants.ts',
   'src/services/service/constants.ts',
   'src/core/market/constants.ts',
-  'src/core/site-import/constants.ts'
+  'src/core/site-import/constants.ts',
+  'src/services/market/constants.ts'
 ]
 
 export function renderLimits (): string {

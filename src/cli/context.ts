@@ -56,10 +56,10 @@ export class CliContext {
     return { name, key: identity.keyPair }
   }
 
-  /** Signs a transaction body with the next free nonce, submits it and waits for its block. */
-  async send (body: TxBody, opts: { fee?: number } = {}): Promise<TxStatusView & { from: string }> {
+  /** Signs a transaction body with the next free nonce (with `key`, else the signer), submits it and waits for its block. */
+  async send (body: TxBody, opts: { fee?: number, key?: KeyPair } = {}): Promise<TxStatusView & { from: string }> {
     const api = this.api()
-    const { key } = await this.signer()
+    const key = opts.key ?? (await this.signer()).key
     const address = toHex(addressOf(key.publicKey))
     const [account, genesis] = await Promise.all([api.account(address), this.trustedGenesis(api)])
     // Transaction encoding loads every transaction type's codec: only commands that write need it.
@@ -109,6 +109,18 @@ export async function passphrase (prompt: string): Promise<string> {
   if (fromEnv !== undefined) return fromEnv
   if (!process.stdin.isTTY) throw new KeystoreError('no passphrase: set KEYNET_PASSPHRASE or run in a terminal')
   return await readHidden(prompt)
+}
+
+/** Reads one line from standard input (a terminal or a pipe), after printing `prompt` to stderr. */
+export async function readLine (prompt: string): Promise<string> {
+  if (process.stdin.isTTY) return await readHidden(prompt)
+  process.stderr.write(prompt)
+  const chunks: Buffer[] = []
+  for await (const chunk of process.stdin) {
+    chunks.push(chunk as Buffer)
+    if (Buffer.concat(chunks).includes(10)) break
+  }
+  return Buffer.concat(chunks).toString('utf8').split('\n')[0] ?? ''
 }
 
 /** Reads one line from the terminal without echoing it (raw mode; Backspace and Ctrl-C work). */

@@ -16,6 +16,7 @@ const commandModules: Array<{ commands: string[], register: (program: Command, g
   { commands: ['account', 'status'], register: async (p, g) => { const m = await import('./commands/account.ts'); m.accountCommands(p, g); m.statusCommand(p, g) } },
   { commands: ['publish', 'put', 'get', 'fetch', 'export'], register: async (p, g) => { (await import('./commands/content.ts')).contentCommands(p, g) } },
   { commands: ['provider'], register: async (p, g) => { (await import('./commands/provider.ts')).providerCommands(p, g) } },
+  { commands: ['market', 'deal', 'wallet'], register: async (p, g) => { const m = await import('./commands/market.ts'); m.marketCommands(p, g); m.dealCommands(p, g); m.walletCommand(p, g) } },
   { commands: ['top'], register: async (p, g) => { (await import('./commands/top.ts')).topCommand(p, g) } },
   { commands: ['kv'], register: async (p, g) => { (await import('./commands/kv.ts')).kvCommands(p, g) } },
   { commands: ['service'], register: async (p, g) => { (await import('./commands/service.ts')).serviceCommands(p, g) } },

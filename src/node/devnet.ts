@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { fromHex, toHex } from '../foundations/bytes.ts'
 import { addressOf, generateKeyPair, keyPairFromSecret, type KeyPair } from '../foundations/crypto.ts'
 import { devnetParams, genesisToJson } from '../core/ledger/genesis.ts'
-import type { Genesis } from '../core/ledger/types.ts'
+import type { ChainParams, Genesis } from '../core/ledger/types.ts'
 import { peerIdOf } from '../services/p2p/index.ts'
 import { loadOrCreateNodeKey } from './node-key.ts'
 import { devAccountKey, devnetFileName, isAlive, readDevnet, type DevnetFile, type DevnetNode } from './devnet-file.ts'
@@ -26,6 +26,8 @@ export interface DevnetOptions {
   dnsPort?: number
   /** Chain parameter of a new devnet: silence after which a provider may be replaced (default 30 s). */
   providerTimeoutMs?: number
+  /** Chain parameter of a new devnet: length of a market settlement period (default 30 s). */
+  settlementPeriodMs?: number
   /** Also fund these addresses at genesis (e.g. the user's keystore identities). */
   fund?: Uint8Array[]
   log: (line: string) => void
@@ -65,7 +67,7 @@ export async function startDevnet (opts: DevnetOptions): Promise<{ file: DevnetF
   ].map(p => ({ ...p, dataDir: join(dir, p.name), key: loadOrCreateNodeKey(join(dir, p.name)) }))
   const validatorCount = opts.validators
   if (!existsSync(genesisPath)) {
-    writeGenesis(dir, plans, opts.fund ?? [], opts.providerTimeoutMs)
+    writeGenesis(dir, plans, opts.fund ?? [], { ...devnetParams, ...(opts.providerTimeoutMs === undefined ? {} : { providerTimeoutMs: opts.providerTimeoutMs }), ...(opts.settlementPeriodMs === undefined ? {} : { settlementPeriodMs: opts.settlementPeriodMs }) })
   } else {
     const existing = JSON.parse(readFileSync(genesisPath, 'utf8')) as { validators: unknown[] }
     if (existing.validators.length !== validatorCount) {
@@ -157,14 +159,14 @@ function loadOrCreateOperators (dir: string): KeyPair[] {
   return keys
 }
 
-function writeGenesis (dir: string, plans: NodePlan[], fund: Uint8Array[], providerTimeoutMs: number | undefined): void {
+function writeGenesis (dir: string, plans: NodePlan[], fund: Uint8Array[], params: ChainParams): void {
   const keys = plans.filter(p => p.roles.includes('validator')).map(p => p.key)
   const dev = generateKeyPair()
   writeFileSync(join(dir, 'dev-account.json'), JSON.stringify({ address: toHex(addressOf(dev.publicKey)), publicKey: toHex(dev.publicKey), secretKey: toHex(dev.secretKey) }, null, 2), { mode: 0o600 })
   const genesis: Genesis = {
     chainId: `keynet-devnet-${toHex(dev.publicKey).slice(0, 8)}`,
     time: Date.now(),
-    params: providerTimeoutMs === undefined ? devnetParams : { ...devnetParams, providerTimeoutMs },
+    params,
     validators: keys.map((k, i) => ({ name: `validator-${i}`, publicKey: k.publicKey, power: 1 })),
     accounts: [
       ...[addressOf(dev.publicKey), ...fund].map(address => ({ address, balance: devAccountBalance })),
@@ -182,7 +184,7 @@ function dnsPortOf (previous: DevnetNode | undefined, option: number | undefined
 
 /**
  * Waits until every node's API answers, the network has committed `minHeight` blocks, every
- * storage node is registered and live on the ledger, and the gateway answers HTTP.
+ * storage node is registered and live on the ledger and offers storage, and the gateway answers HTTP.
  */
 export async function waitForDevnet (file: DevnetFile, opts: { minHeight: number, timeoutMs: number, onProgress?: (line: string) => void }): Promise<void> {
   const deadline = Date.now() + opts.timeoutMs
@@ -198,13 +200,14 @@ export async function waitForDevnet (file: DevnetFile, opts: { minHeight: number
       }
     }))
     const providers = storage === 0 ? 0 : await liveProviders(file.nodes[0]?.api ?? '')
+    const offers = storage === 0 ? 0 : await storageOffers(file.nodes[0]?.api ?? '')
     const gateways = await Promise.all(file.nodes.filter(n => n.http !== undefined).map(async n => {
       try { return (await fetch(`${n.http}/status`, { signal: AbortSignal.timeout(1000) })).ok } catch { return false }
     }))
     const line = heights.map((h, i) => `${file.nodes[i]?.name}: ${h < 0 ? 'starting' : `height ${h}`}`).join(', ') +
-      (storage === 0 ? '' : `; ${providers}/${storage} storage providers registered`)
+      (storage === 0 ? '' : `; ${providers}/${storage} storage providers registered, ${offers}/${storage} offering`)
     if (line !== last) { opts.onProgress?.(line); last = line }
-    if (heights.every(h => h >= opts.minHeight) && providers >= storage && gateways.every(ok => ok) && recordDnsAddresses(file)) return
+    if (heights.every(h => h >= opts.minHeight) && providers >= storage && offers >= storage && gateways.every(ok => ok) && recordDnsAddresses(file)) return
     const dead = file.nodes.filter(n => !isAlive(n.pid))
     if (dead.length > 0) throw new Error(`${dead.map(n => n.name).join(', ')} exited during start-up; see its output above or ${dead[0]?.logFile}`)
     await new Promise(resolve => setTimeout(resolve, 200))
@@ -231,6 +234,15 @@ async function liveProviders (api: string): Promise<number> {
   try {
     const res = await fetch(`${api}/v1/providers`, { signal: AbortSignal.timeout(1000) })
     return ((await res.json()) as { providers: Array<{ live: boolean }> }).providers.filter(p => p.live).length
+  } catch {
+    return 0
+  }
+}
+
+async function storageOffers (api: string): Promise<number> {
+  try {
+    const res = await fetch(`${api}/v1/market/offers?kind=storage`, { signal: AbortSignal.timeout(1000) })
+    return ((await res.json()) as { offers: unknown[] }).offers.length
   } catch {
     return 0
   }

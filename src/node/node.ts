@@ -7,6 +7,7 @@ import { genesisFromJson } from '../core/ledger/genesis.ts'
 import type { Genesis } from '../core/ledger/types.ts'
 import { ApiServer } from '../edges/api/http-server.ts'
 import { ledgerRoutes } from '../edges/api/routes.ts'
+import { marketRoutes } from '../edges/api/market-routes.ts'
 import { MetricsRegistry } from '../services/metrics/registry.ts'
 import { registerNodeMetrics } from '../services/metrics/node-metrics.ts'
 import { metricsRoute } from '../edges/api/metrics-route.ts'
@@ -112,7 +113,7 @@ export async function startNode (config: NodeConfig): Promise<RunningNode> {
     p2p: () => p2p.multiaddrs(),
     peers: () => p2p.peers().length,
     extra: () => extra
-  }), metricsRoute(registry)], config.log)
+  }), ...marketRoutes(ledger), metricsRoute(registry)], config.log)
   const extra: Partial<Pick<StatusView, 'storage' | 'faults'>> = {}
   await p2p.start()
   await ledger.start()
@@ -133,7 +134,7 @@ export async function startNode (config: NodeConfig): Promise<RunningNode> {
     parts.push({ stop: () => { registration.stop() } })
     if (kinds.includes('storage')) {
       const blocksHttp = config.provider?.blocksHttp ?? `${listenHostOf(config.listen)}:0`
-      parts.push(await startStorage(ctx, registration, { region, capacityBytes, blocksHttp: blocksHttp === 'off' ? 'off' : splitHostPort(blocksHttp, '--blocks-http') }))
+      parts.push(await startStorage(ctx, registration, { region, capacityBytes, operator, blocksHttp: blocksHttp === 'off' ? 'off' : splitHostPort(blocksHttp, '--blocks-http') }))
     }
     if (kinds.includes('service')) parts.push(await startService(ctx))
     info.region = region

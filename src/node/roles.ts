@@ -23,6 +23,9 @@ import { KvReplicator, KvStore, serveKv } from '../services/kv/index.ts'
 import type { LedgerNode } from '../services/ledger/ledger-node.ts'
 import type { NodeMetrics } from '../services/metrics/node-metrics.ts'
 import type { P2PHost } from '../services/p2p/index.ts'
+import { defaultNodeStake, defaultStoragePrice } from '../services/market/constants.ts'
+import { HeldContent } from '../services/market/held-content.ts'
+import { MarketAgent } from '../services/market/market-agent.ts'
 import { KvAssignments } from '../services/replication/kv-assignments.ts'
 import { ProviderRegistration } from '../services/replication/provider-registration.ts'
 import { Replicator } from '../services/replication/replicator.ts'
@@ -62,7 +65,7 @@ export function startRegistration (ctx: RoleContext, opts: { kinds: ProviderKind
 }
 
 /** Blocks and pins (served, pulled, repaired) and key-value shards (served, synced). */
-export async function startStorage (ctx: RoleContext, registration: ProviderRegistration, opts: { region: string, capacityBytes: number, blocksHttp: [string, number] | 'off' }): Promise<Role> {
+export async function startStorage (ctx: RoleContext, registration: ProviderRegistration, opts: { region: string, capacityBytes: number, blocksHttp: [string, number] | 'off', operator: string }): Promise<Role> {
   const { ledger, p2p, dataDir, log } = ctx
   const blocks = await BlockStore.open({ dir: join(dataDir, 'blocks'), capacityBytes: opts.capacityBytes })
   ctx.metrics.attach({ blockStore: blocks })
@@ -78,6 +81,13 @@ export async function startStorage (ctx: RoleContext, registration: ProviderRegi
   const shards = new KvAssignments({ ledger, address: registration.address, file: join(dataDir, 'kv-names.json') })
   const stopKv = await serveKv(p2p, kvStore, { ownerOf: shards.ownerOf, shardsHeld: shards.shardsHeld })
   const kvReplicator = new KvReplicator({ host: p2p, store: kvStore, ownerOf: shards.ownerOf, heldShards: shards.heldShards, replicasOf: shards.replicasOf, log })
+  const market = new MarketAgent({
+    ledger, host: p2p, key: ctx.key, held: new HeldContent(blocks), operator: opts.operator, log,
+    send: (body, what) => { registration.send(body, what) },
+    offer: { capacity: Math.max(1, Math.floor(opts.capacityBytes / 2 ** 30)), price: defaultStoragePrice },
+    stake: defaultNodeStake
+  })
+  await market.start()
   replicator.start()
   shards.start()
   kvReplicator.start()
@@ -88,6 +98,7 @@ export async function startStorage (ctx: RoleContext, registration: ProviderRegi
   })
   return {
     stop: async () => {
+      await market.stop()
       kvReplicator.stop()
       shards.stop()
       replicator.stop()

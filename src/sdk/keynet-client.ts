@@ -35,6 +35,8 @@ export interface UploadOptions {
   /** Spreads different content over different providers (the name, or the file name). */
   contentKey: string
   onProgress?: (bytesRead: number, note: string) => void
+  /** Sees every block as it is imported (a block may be seen again when a failed provider is replaced). */
+  onBlock?: (block: Block) => void
   signal?: AbortSignal
 }
 
@@ -270,7 +272,7 @@ export class KeynetClient {
       await Promise.all(targets.map(async t => { await t.connect() }))
       const note = round === 0 ? `to ${targets.length} providers` : `re-sending to ${targets.map(t => t.provider.region).join(', ')}`
       const imported = await importLocal(opts.source, {
-        put: async (block: Block) => { await Promise.all(targets.map(async t => { await t.add(block) })) }
+        put: async (block: Block) => { opts.onBlock?.(block); await Promise.all(targets.map(async t => { await t.add(block) })) }
       }, bytes => opts.onProgress?.(bytes, note), opts.signal)
       root = imported.cid
       size = imported.size

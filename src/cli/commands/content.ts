@@ -11,6 +11,9 @@ import { parseCid, type BlockGetter, type CID } from '../../core/content/cid.ts'
 import { readFile, resolvePath, walkDag, type Entry } from '../../core/content/exporter.ts'
 import { writeCar } from '../../core/content/car.ts'
 import { canonicalName } from '../../core/names/grammar.ts'
+import { blockLeaves, CommitmentTree } from '../../core/market/commitment.ts'
+import type { DealView } from '../../edges/api/market-routes.ts'
+import { openDeal } from '../market/open-deal.ts'
 import { FaultLog } from '../../services/content/fault-log.ts'
 import { scanLocal } from '../../services/content/import-fs.ts'
 import { ApiDirectory } from '../../sdk/api-directory.ts'
@@ -25,17 +28,21 @@ export function contentCommands (program: Command, globals: () => GlobalOptions)
     .option('--name <name>', 'the .key name whose content record to set (yours)')
     .option('--replicas <n>', 'providers that must hold every block', '3')
     .option('--regions <n>', 'distinct regions wanted among them', '3')
-    .addHelpText('after', '\nExample: keynet publish ./my-site --name mysite.key --replicas 3 --regions 3')
-    .action(async (path: string, o: { name?: string, replicas: string, regions: string }) => {
-      await upload(new CliContext(globals()), path, { replicas: positive(o.replicas, '--replicas'), regions: positive(o.regions, '--regions'), ...(o.name === undefined ? {} : { name: canonicalName(o.name) }) })
+    .option('--periods <n>', 'settlement periods the storage deal pays for (escrow = price × GiB × periods per provider)', String(defaultDealPeriods))
+    .option('--no-deal', 'pin without opening a storage deal (nobody audits or pays the holders)')
+    .addHelpText('after', '\nPublishing opens a storage deal with the holders: escrow from your account pays each holder per\nsettlement period, only for periods its audits passed. Example: keynet publish ./my-site --name mysite.key --replicas 3 --regions 3')
+    .action(async (path: string, o: { name?: string, replicas: string, regions: string, periods: string, deal: boolean }) => {
+      await upload(new CliContext(globals()), path, { replicas: positive(o.replicas, '--replicas'), regions: positive(o.regions, '--regions'), periods: o.deal ? positive(o.periods, '--periods') : 0, ...(o.name === undefined ? {} : { name: canonicalName(o.name) }) })
     })
 
   program.command('put <file>')
     .description('store a file (a blob) on several providers; prints its CID')
     .option('--replicas <n>', 'providers that must hold every block', '3')
     .option('--regions <n>', 'distinct regions wanted among them', '3')
-    .action(async (file: string, o: { replicas: string, regions: string }) => {
-      await upload(new CliContext(globals()), file, { replicas: positive(o.replicas, '--replicas'), regions: positive(o.regions, '--regions') })
+    .option('--periods <n>', 'settlement periods the storage deal pays for', String(defaultDealPeriods))
+    .option('--no-deal', 'pin without opening a storage deal')
+    .action(async (file: string, o: { replicas: string, regions: string, periods: string, deal: boolean }) => {
+      await upload(new CliContext(globals()), file, { replicas: positive(o.replicas, '--replicas'), regions: positive(o.regions, '--regions'), periods: o.deal ? positive(o.periods, '--periods') : 0 })
     })
 
   program.command('get <target>')
@@ -126,12 +133,15 @@ export function contentCommands (program: Command, globals: () => GlobalOptions)
     })
 }
 
-async function upload (ctx: CliContext, path: string, o: { replicas: number, regions: number, name?: string }): Promise<void> {
+/** Periods a publish's storage deal runs by default: an hour of 30 s periods. */
+export const defaultDealPeriods = 120
+
+async function upload (ctx: CliContext, path: string, o: { replicas: number, regions: number, periods: number, name?: string }): Promise<void> {
   const { summary, text } = await publishPath(ctx, path, o)
   ctx.print(summary, () => text)
 }
 
-/** What `publishPath` placed and pinned, for printing. */
+/** What `publishPath` placed and pinned, and the storage deal it opened, for printing. */
 export interface PublishSummary {
   cid: string
   size: number
@@ -143,10 +153,14 @@ export interface PublishSummary {
   operators: number
   height: number | undefined
   seconds: number
+  deal?: { id: string, escrow: DealView['escrow']['deposited'], periods: number, startPeriod: number }
 }
 
-/** Uploads a folder or file to chosen providers and pins it (pointing `name` at it), with a progress bar. */
-export async function publishPath (ctx: CliContext, path: string, o: { replicas: number, regions: number, name?: string }): Promise<{ summary: PublishSummary, text: string }> {
+/**
+ * Uploads a folder or file to chosen providers, pins it (pointing `name` at it) and, for
+ * `periods` > 0, opens a storage deal paying its holders for audited periods; with a progress bar.
+ */
+export async function publishPath (ctx: CliContext, path: string, o: { replicas: number, regions: number, periods: number, name?: string }): Promise<{ summary: PublishSummary, text: string }> {
   const source = scanLocal(path)
   for (const s of source.skipped) process.stderr.write(`keynet: skipped ${s} (not a regular file or folder)\n`)
   if (o.name !== undefined) {
@@ -158,7 +172,14 @@ export async function publishPath (ctx: CliContext, path: string, o: { replicas:
   try {
     const bar = new ProgressBar(`publish ${basename(resolve(path))}`, source.totalBytes, { enabled: ctx.opts.json !== true })
     const started = performance.now()
-    const result = await client.upload({ source, replicas: o.replicas, contentKey: o.name ?? basename(resolve(path)), onProgress: (bytes, note) => { bar.update(bytes, note) } })
+    const leaves = new Map<string, { cid: string, size: number, leaves: Uint8Array[] }>()
+    const onBlock = o.periods === 0
+      ? undefined
+      : (block: { cid: CID, bytes: Uint8Array }): void => {
+          const cid = block.cid.toString()
+          if (!leaves.has(cid)) leaves.set(cid, { cid, size: block.bytes.byteLength, leaves: blockLeaves(block.bytes) })
+        }
+    const result = await client.upload({ source, replicas: o.replicas, contentKey: o.name ?? basename(resolve(path)), onProgress: (bytes, note) => { bar.update(bytes, note) }, ...(onBlock === undefined ? {} : { onBlock }) })
     bar.finish(`placed on ${result.holders.length} providers`)
     const seconds = (performance.now() - started) / 1000
     if (result.holders.length < o.replicas) process.stderr.write(`keynet: only ${result.holders.length} of ${o.replicas} providers took the content\n`)
@@ -167,16 +188,31 @@ export async function publishPath (ctx: CliContext, path: string, o: { replicas:
       holders: result.holders.map(h => Uint8Array.from(Buffer.from(h.address, 'hex'))),
       ...(o.name === undefined ? {} : { name: o.name })
     })
+    let deal: DealView | undefined
+    if (o.periods > 0) {
+      const tree = new CommitmentTree([...leaves.values()])
+      try {
+        deal = await openDeal(ctx, {
+          kind: 'storage', providers: result.holders.map(h => h.address), units: Math.max(1, Math.ceil(result.size / 2 ** 30)), periods: o.periods,
+          replicas: Math.min(o.replicas, result.holders.length), regions: Math.min(o.regions, result.regions), cid: result.root.toString(), dataRoot: tree.root, segments: tree.segments
+        })
+      } catch (err) {
+        // The content is pinned either way; without a deal nobody audits or pays its holders.
+        process.stderr.write(`keynet: the content is pinned, but no storage deal was opened: ${(err as Error).name}: ${(err as Error).message}\n`)
+      }
+    }
     const summary: PublishSummary = {
       cid: result.root.toString(), size: result.size, files: source.files.length, bytes: source.totalBytes, name: o.name,
       holders: result.holders.map(h => ({ address: h.address, region: h.region, operator: h.operator })),
-      regions: result.regions, operators: result.operators, height: sent.height, seconds: Number(seconds.toFixed(2))
+      regions: result.regions, operators: result.operators, height: sent.height, seconds: Number(seconds.toFixed(2)),
+      ...(deal === undefined ? {} : { deal: { id: deal.id, escrow: deal.escrow.deposited, periods: deal.periods, startPeriod: deal.startPeriod } })
     }
     const text = [
       result.root.toString(),
       `  ${source.files.length} file(s), ${formatBytes(source.totalBytes)} in ${seconds.toFixed(1)} s (${formatBytes(source.totalBytes / Math.max(seconds, 0.001))}/s)`,
       `  held by ${result.holders.length} providers in ${result.regions} regions under ${result.operators} operators: ${result.holders.map(h => `${h.region}/${h.address.slice(0, 8)}`).join(', ')}`,
-      o.name === undefined ? `  pinned at height ${sent.height}` : `  ${o.name} now points at it (height ${sent.height})`
+      o.name === undefined ? `  pinned at height ${sent.height}` : `  ${o.name} now points at it (height ${sent.height})`,
+      ...(deal === undefined ? [] : [`  storage deal ${deal.id}: ${deal.escrow.deposited} in escrow for ${deal.periods} periods, paid per period only for passed audits`])
     ].join('\n')
     return { summary, text }
   } finally {

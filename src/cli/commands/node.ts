@@ -97,6 +97,7 @@ export function devnetCommands (program: Command, globals: () => GlobalOptions):
     .option('--no-gateway', 'do not start the HTTP gateway node')
     .option('--dns-port <n>', "the gateway's DNS port for .key, UDP and TCP (another free port when it is taken)", '5353')
     .option('--provider-timeout <ms>', 'new devnet only: silence after which a provider is replaced', '30000')
+    .option('--settlement-period <ms>', 'new devnet only: length of a market settlement period', '30000')
     .option('--fresh', 'delete the folder first: a new chain')
     .action(async (o: DevnetSizeOptions & { dir?: string, fresh?: boolean }) => {
       const dir = resolve(o.dir ?? dirOption())
@@ -151,7 +152,7 @@ export function devnetCommands (program: Command, globals: () => GlobalOptions):
   devnet.command('up')
     .description('start a devnet in the background (same --dir/--validators as devnet); returns once it commits blocks')
     .option('--timeout <ms>', 'how long to wait for the first blocks', '60000')
-    .addHelpText('after', '\nAlso takes devnet\'s options:\n  --dir <dir>       devnet folder (default: $KEYNET_HOME/devnet)\n  --validators <n>  number of validators (default: 4)\n  --storage <n>     number of storage providers (default: 6)\n  --no-gateway      no HTTP gateway node\n  --dns-port <n>    the gateway\'s DNS port (default: 5353)\n  --provider-timeout <ms>  silence before a provider is replaced (new devnet; default: 30000)\n\nExample: keynet devnet up --dir ./net --validators 4')
+    .addHelpText('after', '\nAlso takes devnet\'s options:\n  --dir <dir>       devnet folder (default: $KEYNET_HOME/devnet)\n  --validators <n>  number of validators (default: 4)\n  --storage <n>     number of storage providers (default: 6)\n  --no-gateway      no HTTP gateway node\n  --dns-port <n>    the gateway\'s DNS port (default: 5353)\n  --provider-timeout <ms>  silence before a provider is replaced (new devnet; default: 30000)\n  --settlement-period <ms>  market settlement period (new devnet; default: 30000)\n\nExample: keynet devnet up --dir ./net --validators 4')
     .action(async (own: { timeout: string }) => {
       const o = { ...shared(), ...own }
       const dir = resolve(o.dir ?? dirOption())
@@ -184,14 +185,14 @@ export function devnetCommands (program: Command, globals: () => GlobalOptions):
     })
 }
 
-interface DevnetSizeOptions { validators: string, storage: string, gateway: boolean, providerTimeout: string, dnsPort: string }
+interface DevnetSizeOptions { validators: string, storage: string, gateway: boolean, providerTimeout: string, settlementPeriod: string, dnsPort: string }
 
-function sizes (o: DevnetSizeOptions): { validators: number, storage: number, gateway: boolean, providerTimeoutMs: number, dnsPort: number } {
+function sizes (o: DevnetSizeOptions): { validators: number, storage: number, gateway: boolean, providerTimeoutMs: number, settlementPeriodMs: number, dnsPort: number } {
   const storage = Number(o.storage)
   if (!Number.isInteger(storage) || storage < 0 || storage > 64) throw new Error('--storage must be 0..64')
   const dnsPort = Number(o.dnsPort)
   if (!Number.isInteger(dnsPort) || dnsPort < 0 || dnsPort > 65535) throw new Error('--dns-port must be 0..65535')
-  return { validators: positive(o.validators, '--validators'), storage, gateway: o.gateway, providerTimeoutMs: positive(o.providerTimeout, '--provider-timeout'), dnsPort }
+  return { validators: positive(o.validators, '--validators'), storage, gateway: o.gateway, providerTimeoutMs: positive(o.providerTimeout, '--provider-timeout'), settlementPeriodMs: positive(o.settlementPeriod, '--settlement-period'), dnsPort }
 }
 
 function describeNode (n: DevnetNode): string {

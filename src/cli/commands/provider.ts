@@ -5,9 +5,11 @@ import { MalformedMessageError } from '../../foundations/errors.ts'
 import { formatBytes } from '../../foundations/units.ts'
 import { endorseProvider } from '../../core/ledger/providers.ts'
 import { CliContext, type GlobalOptions } from '../context.ts'
+import { providerMarketCommands } from './market.ts'
 
 export function providerCommands (program: Command, globals: () => GlobalOptions): void {
-  const provider = program.command('provider').description('storage providers: endorse your nodes, list the registry')
+  const provider = program.command('provider').description('providers: endorse your nodes, stake, offer, list the registry')
+  providerMarketCommands(provider, globals)
 
   provider.command('endorse')
     .description("sign, as the operator, a node's registration; prints the node's operator.json")

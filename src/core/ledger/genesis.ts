@@ -10,8 +10,12 @@ export const devnetParams: ChainParams = {
   graceMs: 30 * 24 * 3600 * 1000,
   namePrices: [1_000_000, 500_000, 100_000, 20_000, 5_000],
   subNamePrice: 100,
-  providerTimeoutMs: 30_000
+  providerTimeoutMs: 30_000,
+  settlementPeriodMs: 30_000
 }
+
+/** Shortest settlement period a chain may set: auditors need a beacon, a round trip and a commit inside one period. */
+const minSettlementPeriodMs = 1000
 
 /** A provider silent this long may be replaced, unless the genesis says otherwise. */
 const defaultProviderTimeoutMs = 10 * 60_000
@@ -42,6 +46,10 @@ export function genesisFromJson (text: string): Genesis {
     namePrices: shape.list(p.namePrices, 'params.namePrices', 16).map(x => shape.uint(x, 'params.namePrices[]')),
     subNamePrice: shape.uint(p.subNamePrice, 'params.subNamePrice'),
     providerTimeoutMs: p.providerTimeoutMs === undefined ? defaultProviderTimeoutMs : shape.uint(p.providerTimeoutMs, 'params.providerTimeoutMs')
+  }
+  if (p.settlementPeriodMs !== undefined) {
+    params.settlementPeriodMs = shape.uint(p.settlementPeriodMs, 'params.settlementPeriodMs')
+    if (params.settlementPeriodMs < minSettlementPeriodMs) throw new MalformedMessageError(`params.settlementPeriodMs must be at least ${minSettlementPeriodMs}`)
   }
   const hex = (v: unknown, field: string, length: number): Uint8Array => {
     try { return shape.bytes(fromHex(shape.str(v, field, 128)), field, length) } catch { throw new MalformedMessageError(`${field} must be ${length} bytes of hex`) }

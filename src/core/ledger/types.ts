@@ -143,6 +143,8 @@ export interface ChainParams {
   subNamePrice: number
   /** A provider silent (no heartbeat) for longer than this may be replaced in its pins. */
   providerTimeoutMs: number
+  /** Length of one market settlement period (ms of ledger time); absent: `settlementPeriodMs` of the market rules. */
+  settlementPeriodMs?: number
 }
 
 export interface GenesisValidator { publicKey: Uint8Array, power: number, name: string }

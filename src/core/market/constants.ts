@@ -84,6 +84,8 @@ export const minSelectableScoreBps = 4_000
 export const maxSettleItems = 256
 /** Audit results in one audit-result transaction. */
 export const maxAuditResultsPerTx = 256
+/** Settled periods kept in a provider's ledger record: enough for its reputation (older ones have decayed to little) at a bounded size. */
+export const maxRecordedPeriods = 64
 /** Segments in one deal's data commitment (16 TiB of 512-byte segments): a Merkle path stays ≤ 35 hashes. */
 export const maxDealSegments = 2 ** 35
 

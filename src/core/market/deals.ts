@@ -51,10 +51,12 @@ export interface Deal {
   /** Merkle root over the content's audit segments, and their count (storage deals). */
   dataRoot?: Uint8Array
   segments?: number
+  /** Root CID of the content a storage deal keeps: its pin's holders follow the deal's. */
+  cid?: string
 }
 
 /** What a new deal is opened with: the deal's fixed terms, one holder per slot and the escrow to fund. */
-export interface DealTerms extends Pick<Deal, 'id' | 'client' | 'kind' | 'units' | 'policy' | 'startPeriod' | 'periods' | 'dataRoot' | 'segments'> {
+export interface DealTerms extends Pick<Deal, 'id' | 'client' | 'kind' | 'units' | 'policy' | 'startPeriod' | 'periods' | 'dataRoot' | 'segments' | 'cid'> {
   /** One holder per slot, with the slot's price (the holder's offer price). */
   holders: Array<{ provider: string, group: string, region: string, price: number }>
   escrow: number
@@ -108,6 +110,7 @@ export function openDeal (t: DealTerms): Deal {
   }
   if (t.dataRoot !== undefined) deal.dataRoot = t.dataRoot
   if (t.segments !== undefined) deal.segments = t.segments
+  if (t.cid !== undefined) deal.cid = t.cid
   return deal
 }
 

@@ -18,7 +18,8 @@ function nodeHash (left: Uint8Array, right: Uint8Array): Uint8Array {
   return sha256(nodeTag, left, right)
 }
 
-function levels (leaves: Uint8Array[]): Uint8Array[][] {
+/** Every level of the tree, leaves first and the root last: kept by a holder that answers many challenges. */
+export function merkleLevels (leaves: Uint8Array[]): Uint8Array[][] {
   if (leaves.length === 0) throw new RangeError('a Merkle tree needs at least one leaf')
   const out = [leaves]
   while (out[out.length - 1]!.length > 1) {
@@ -39,16 +40,22 @@ export function segmentsOf (content: Uint8Array, segmentBytes: number): Uint8Arr
 
 /** Root over the leaf hashes. */
 export function merkleRoot (leaves: Uint8Array[]): Uint8Array {
-  const all = levels(leaves)
+  const all = merkleLevels(leaves)
   return all[all.length - 1]![0]!
 }
 
 /** Sibling hashes from leaf `index` up to the root (levels where the node moved up unchanged add none). */
 export function merklePath (leaves: Uint8Array[], index: number): Uint8Array[] {
-  if (!Number.isInteger(index) || index < 0 || index >= leaves.length) throw new RangeError(`leaf ${index} is not in 0..${leaves.length - 1}`)
+  return merklePathIn(merkleLevels(leaves), index)
+}
+
+/** `merklePath` from levels computed once (`merkleLevels`). */
+export function merklePathIn (levels: Uint8Array[][], index: number): Uint8Array[] {
+  const count = levels[0]?.length ?? 0
+  if (!Number.isInteger(index) || index < 0 || index >= count) throw new RangeError(`leaf ${index} is not in 0..${count - 1}`)
   const path: Uint8Array[] = []
   let i = index
-  for (const level of levels(leaves).slice(0, -1)) {
+  for (const level of levels.slice(0, -1)) {
     const sibling = i ^ 1
     if (sibling < level.length) path.push(level[sibling]!)
     i >>= 1

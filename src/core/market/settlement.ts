@@ -1,12 +1,12 @@
 /**
  * Settlement of one period of one deal. Each slot's share (price × units) is paid to its holder
- * only if the period's evidence passed; otherwise — a failed period, or a vacant slot — it goes
- * back to the client. A failure counts toward replacement; a holder that failed
+ * only if the period's evidence passed; otherwise — a failed period, or a vacant slot (also a
+ * replacement's slot in the periods before it took over) — it goes back to the client. A failure counts toward replacement; a holder that failed
  * `failuresToReplace` periods within the replacement window is dropped. Periods settle in order
  * and once; after the last one whatever the escrow still holds is refunded.
  */
 import { failuresToReplace, replacementWindowPeriods } from './constants.ts'
-import { dealEnded, type Deal, type Slot } from './deals.ts'
+import { dealEnded, type Deal, type Holder, type Slot } from './deals.ts'
 import { OutOfWindowError, ReplayedError } from './errors.ts'
 import { pay, refund } from './escrow.ts'
 import type { Verdict } from './evidence.ts'
@@ -31,7 +31,9 @@ export function settlePeriod (deal: Deal, period: number, verdictOf: (provider: 
   if (period < deal.nextPeriod) throw new ReplayedError(`period ${period} of deal ${deal.id} is already settled`)
   if (dealEnded(deal)) throw new ReplayedError(`deal ${deal.id} is fully settled`)
   if (period > deal.nextPeriod) throw new OutOfWindowError(`period ${deal.nextPeriod} of deal ${deal.id} must be settled first`)
-  const verdicts = deal.slots.map(s => s.holder === undefined ? undefined : verdictOf(s.holder.provider))
+  // A replacement holds from its `since`; the periods before that were vacant for its slot.
+  const holding = (s: Slot): Holder | undefined => s.holder !== undefined && s.holder.since <= period ? s.holder : undefined
+  const verdicts = deal.slots.map(s => { const h = holding(s); return h === undefined ? undefined : verdictOf(h.provider) })
   const pending = deal.slots.find((s, i) => verdicts[i] === 'pending')
   if (pending !== undefined) throw new OutOfWindowError(`period ${period} of deal ${deal.id} is not decided yet: ${pending.holder!.provider} may still answer its challenge`)
   let escrow = deal.escrow
@@ -41,7 +43,7 @@ export function settlePeriod (deal: Deal, period: number, verdictOf: (provider: 
   let refunded = 0
   const slots: Slot[] = deal.slots.map((slot, i) => {
     const amount = slot.price * deal.units
-    const holder = slot.holder
+    const holder = holding(slot)
     if (holder !== undefined && verdicts[i] === 'pass') {
       escrow = pay(escrow, amount)
       payments.push({ provider: holder.provider, amount })

@@ -1,6 +1,7 @@
 import { toHex } from '../../foundations/bytes.ts'
 import { KeynetError, UnavailableError } from '../../foundations/errors.ts'
 import type { PinView, ProviderView } from './types.ts'
+import type { DealView, MarketStatusView, OfferView, StakeView } from './market-routes.ts'
 import type { AccountView, BlockView, GenesisView, NameProofView, NameView, StatusView, TxStatusView, TxSubmitted } from './types.ts'
 
 /** An error the node answered with, carrying its stable name (`NameTakenError`, …) and status. */
@@ -29,6 +30,13 @@ export class ApiClient {
   block (height: number, signal?: AbortSignal): Promise<BlockView> { return this.get(`/v1/blocks/${height}`, signal) }
   providers (signal?: AbortSignal): Promise<{ providers: ProviderView[], height: number }> { return this.get('/v1/providers', signal) }
   pin (cid: string, signal?: AbortSignal): Promise<PinView> { return this.get(`/v1/pins/${encodeURIComponent(cid)}`, signal) }
+
+  market (signal?: AbortSignal): Promise<MarketStatusView> { return this.get('/v1/market', signal) }
+  offers (filter: { kind?: string, region?: string } = {}, signal?: AbortSignal): Promise<{ period: number, offers: OfferView[] }> { return this.get(`/v1/market/offers${query(filter)}`, signal) }
+  deals (filter: { client?: string, provider?: string, cid?: string } = {}, signal?: AbortSignal): Promise<{ deals: DealView[] }> { return this.get(`/v1/market/deals${query(filter)}`, signal) }
+  deal (id: string, signal?: AbortSignal): Promise<DealView> { return this.get(`/v1/market/deals/${encodeURIComponent(id)}`, signal) }
+  stake (operator: string, signal?: AbortSignal): Promise<StakeView> { return this.get(`/v1/market/stakes/${operator}`, signal) }
+  record (provider: string, signal?: AbortSignal): Promise<{ provider: string, earned: number, periods: Array<{ period: number, outcome: string }> }> { return this.get(`/v1/market/records/${provider}`, signal) }
 
   submitTx (encoded: Uint8Array, signal?: AbortSignal): Promise<TxSubmitted> {
     return this.post('/v1/txs', { tx: toHex(encoded) }, signal)
@@ -77,4 +85,11 @@ export class ApiClient {
     }
     return json as T
   }
+}
+
+function query (filter: Record<string, string | undefined>): string {
+  const params = new URLSearchParams()
+  for (const [k, v] of Object.entries(filter)) if (v !== undefined) params.set(k, v)
+  const text = params.toString()
+  return text === '' ? '' : `?${text}`
 }

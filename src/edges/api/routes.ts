@@ -9,7 +9,7 @@ import { effectiveExpiry, nameStatus } from '../../core/ledger/names.ts'
 import { stateKey } from '../../core/ledger/state-keys.ts'
 import { getPin, getProvider, isProviderLive, kindsOf, providerIndex } from '../../core/ledger/providers.ts'
 import { peerIdOfPublicKey } from '../../services/p2p/index.ts'
-import { txId } from '../../core/ledger/tx.ts'
+import { decodeSignedTx, txId } from '../../core/ledger/tx.ts'
 import { parseName } from '../../core/names/grammar.ts'
 import type { LedgerNode } from '../../services/ledger/ledger-node.ts'
 import { raw, type Route } from './http-server.ts'
@@ -203,7 +203,8 @@ function blockView (ledger: LedgerNode, heightParam: string): BlockView {
     stateRoot: toHex(h.stateRoot),
     proposer: toHex(h.proposer),
     txCount: h.txCount,
-    txs: block.txs.map(t => toHex(txId(t)))
+    txs: block.txs.map(t => toHex(txId(t))),
+    txTypes: block.txs.map(t => decodeSignedTx(t).tx.body.type)
   }
 }
 

@@ -74,6 +74,8 @@ export interface BlockView {
   proposer: string
   txCount: number
   txs: string[]
+  /** Each transaction's type, in the same order. */
+  txTypes: string[]
 }
 
 export interface GenesisView {

@@ -304,7 +304,9 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
       height: chain.height + 1,
       time: Math.max(this.init.clock.now(), chain.time + 1),
       params: chain.genesis.params,
-      feeRecipient: new Uint8Array(20)
+      feeRecipient: new Uint8Array(20),
+      // The next block builds on the last one, so the market's beacon checks run at admission too.
+      parentHash: chain.lastHash
     })
     if (error !== undefined) throw error
   }

@@ -4,6 +4,7 @@ import * as shape from '../../../foundations/shape.ts'
 import { auditOutcomes, type AuditOutcome } from '../../market/audit.ts'
 import { maxAnswersPerTx, maxAuditResultsPerTx, maxDealProviders, maxSettleItems, auditSegmentBytes } from '../../market/constants.ts'
 import { checkKind } from '../../market/kinds.ts'
+import { checkCidString } from '../providers.ts'
 import { marketTxTypes, type MarketTxBody, type MarketTxType, type SignedAuditResult } from './types.ts'
 
 const maxDealIdChars = 24
@@ -29,7 +30,7 @@ export function checkMarketBody (type: MarketTxType, b: Record<string, unknown>)
       shape.onlyKeys(b, type, ['type', 'kind'])
       return { type, kind: checkKind(b.kind) }
     case 'deal-open': {
-      shape.onlyKeys(b, type, ['type', 'kind', 'units', 'periods', 'replicas', 'regions', 'providers', 'escrow', 'dataRoot', 'segments'])
+      shape.onlyKeys(b, type, ['type', 'kind', 'units', 'periods', 'replicas', 'regions', 'providers', 'escrow', 'dataRoot', 'segments', 'cid'])
       const body: MarketTxBody = {
         type,
         kind: checkKind(b.kind),
@@ -42,6 +43,7 @@ export function checkMarketBody (type: MarketTxType, b: Record<string, unknown>)
       }
       if (b.dataRoot !== undefined) body.dataRoot = shape.bytes(b.dataRoot, 'dataRoot', 32)
       if (b.segments !== undefined) body.segments = shape.uint(b.segments, 'segments')
+      if (b.cid !== undefined) body.cid = checkCidString(b.cid, 'cid')
       return body
     }
     case 'audit-result':

@@ -16,8 +16,8 @@ import type { MarketTxBody } from './types.ts'
 
 export { checkMarketBody, isMarketTxType } from './decode.ts'
 export { marketKey } from './keys.ts'
-export { periodAt } from './market-state.ts'
-export type { MarketTxBody, OfferEntry, SharesEntry, SignedAuditResult, AnswerItem } from './types.ts'
+export { periodAt, periodMsOf, getDeal, getOffer, getStake, getShares, getRecord, groupOf, reputationOf, auditorCandidates } from './market-state.ts'
+export type { MarketTxBody, OfferEntry, SharesEntry, SignedAuditResult, AnswerItem, ProviderRecord } from './types.ts'
 
 export function runMarketBody (ctx: TxContext, body: MarketTxBody): void {
   switch (body.type) {

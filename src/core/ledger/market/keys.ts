@@ -14,6 +14,8 @@ export const marketKey = {
   deal: (id: string): string => `mkt/deal/${id}`,
   evidence: (dealId: string, provider: string, period: number): string => `mkt/evidence/${dealId}/${provider}/${period}`,
   beacon: (period: number): string => `mkt/beacon/${period}`,
+  /** A provider's recent audited periods and its earnings (`ProviderRecord`). */
+  record: (provider: string): string => `mkt/record/${provider}`,
   /** Total burnt by slashing (left circulation). */
   burnt: 'mkt/burnt'
 }

@@ -5,7 +5,8 @@
 import { fromHex, toHex } from '../../../foundations/bytes.ts'
 import { InsufficientFundsError, NotFoundError } from '../../../foundations/errors.ts'
 import type { AuditorCandidate } from '../../market/audit.ts'
-import { settlementPeriodMs } from '../../market/constants.ts'
+import { maxRecordedPeriods, settlementPeriodMs } from '../../market/constants.ts'
+import { decayTo, newReputation, recordOutcome, type Reputation } from '../../market/reputation.ts'
 import type { Deal } from '../../market/deals.ts'
 import { OutOfWindowError } from '../../market/errors.ts'
 import { networkPrefix } from '../../market/operators.ts'
@@ -14,13 +15,23 @@ import { emptyStake, slash, type Stake } from '../../market/stake.ts'
 import type { TxContext } from '../handlers/context.ts'
 import { getProvider, providerIndex } from '../providers.ts'
 import type { StateView } from '../state.ts'
-import type { ProviderEntry } from '../types.ts'
+import type { ChainParams, ProviderEntry } from '../types.ts'
 import { marketKey } from './keys.ts'
-import type { OfferEntry, SharesEntry } from './types.ts'
+import type { OfferEntry, ProviderRecord, RecordedOutcome, SharesEntry } from './types.ts'
 
-/** The settlement period a ledger time falls in. */
-export function periodAt (time: number): number {
-  return Math.floor(time / settlementPeriodMs)
+/** The settlement period a ledger time falls in, for periods of `periodMs`. */
+export function periodAt (time: number, periodMs = settlementPeriodMs): number {
+  return Math.floor(time / periodMs)
+}
+
+/** The chain's settlement period length (ms). */
+export function periodMsOf (params: Pick<ChainParams, 'settlementPeriodMs'>): number {
+  return params.settlementPeriodMs ?? settlementPeriodMs
+}
+
+/** The settlement period a transaction runs in. */
+export function periodOf (ctx: Pick<TxContext, 'time' | 'params'>): number {
+  return periodAt(ctx.time, periodMsOf(ctx.params))
 }
 
 export function getStake (state: StateView, operator: string): Stake {
@@ -110,7 +121,7 @@ export function setDeal (state: StateView, deal: Deal): void {
 export function beaconOf (ctx: TxContext, period: number): Uint8Array | undefined {
   const stored = ctx.state.entry<Uint8Array>(marketKey.beacon(period))
   if (stored !== undefined) return stored
-  if (periodAt(ctx.time) <= period) throw new OutOfWindowError(`period ${period} has not ended; its audits are drawn after it ends`)
+  if (periodOf(ctx) <= period) throw new OutOfWindowError(`period ${period} has not ended; its audits are drawn after it ends`)
   if (ctx.parentHash === undefined) return undefined
   ctx.state.setEntry(marketKey.beacon(period), ctx.parentHash)
   return ctx.parentHash
@@ -143,4 +154,22 @@ export function applySlash (state: StateView, operator: string, client: string, 
   state.setEntry(marketKey.stake(operator), cut.stake)
   credit(state, client, cut.toClient)
   state.setEntry(marketKey.burnt, (state.entry<number>(marketKey.burnt) ?? 0) + cut.burnt)
+}
+
+export function getRecord (state: StateView, provider: string): ProviderRecord {
+  return state.entry<ProviderRecord>(marketKey.record(provider)) ?? { periods: [], earned: 0 }
+}
+
+/** Adds one settled period to a provider's record (keeping the last `maxRecordedPeriods`) and what it earned. */
+export function recordPeriod (state: StateView, provider: string, period: number, outcome: RecordedOutcome, earned: number): void {
+  const r = getRecord(state, provider)
+  const periods: ProviderRecord['periods'] = [...r.periods, [period, outcome]]
+  state.setEntry(marketKey.record(provider), { periods: periods.slice(-maxRecordedPeriods), earned: r.earned + earned })
+}
+
+/** A provider's reputation as of `period`, replayed from its record (decay is applied here, on read). */
+export function reputationOf (record: ProviderRecord, period: number): Reputation {
+  let r = newReputation(record.periods[0]?.[0] ?? period)
+  for (const [p, outcome] of record.periods) r = recordOutcome(r, p, outcome)
+  return decayTo(r, period)
 }

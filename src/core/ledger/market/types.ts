@@ -24,8 +24,8 @@ export type MarketTxBody =
   /** The sending provider node offers `capacity` units of `kind` in its region at `price` per unit per period. */
   | { type: 'offer', kind: ResourceKind, capacity: number, price: number }
   | { type: 'offer-withdraw', kind: ResourceKind }
-  /** The client opens a deal with the named providers, moving `escrow` from its balance into the deal. */
-  | { type: 'deal-open', kind: ResourceKind, units: number, periods: number, replicas: number, regions: number, providers: Uint8Array[], escrow: number, dataRoot?: Uint8Array, segments?: number }
+  /** The client opens a deal with the named providers, moving `escrow` from its balance into the deal; `cid` ties it to the client's pin of that content. */
+  | { type: 'deal-open', kind: ResourceKind, units: number, periods: number, replicas: number, regions: number, providers: Uint8Array[], escrow: number, dataRoot?: Uint8Array, segments?: number, cid?: string }
   | { type: 'audit-result', results: SignedAuditResult[] }
   /** A holder answers its own challenge on the ledger (part of it: up to maxAnswersPerTx segments). */
   | { type: 'audit-answer', dealId: string, period: number, answers: AnswerItem[] }
@@ -46,4 +46,17 @@ export type OfferEntry = Omit<Offer, 'provider' | 'operator'>
 export interface SharesEntry {
   total: number
   byGroup: Record<string, number>
+}
+
+/** Outcome codes of a settled period in a provider's record. */
+export type RecordedOutcome = 'pass' | 'fail' | 'wrong'
+
+/**
+ * A provider's track record on the ledger: its last `maxRecordedPeriods` settled periods (period,
+ * outcome) in settlement order, and everything its deals paid it. Integers only, so every node
+ * stores the same bytes; reputation (with its decay) is computed from it when read.
+ */
+export interface ProviderRecord {
+  periods: Array<[number, RecordedOutcome]>
+  earned: number
 }

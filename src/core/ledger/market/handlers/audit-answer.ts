@@ -6,7 +6,7 @@ import { answerChallenge } from '../../../market/disputes.ts'
 import { NotAuthorisedError, OutOfWindowError, ReplayedError } from '../../../market/errors.ts'
 import { emptyEvidence, type PeriodEvidence } from '../../../market/evidence.ts'
 import { marketKey } from '../keys.ts'
-import { beaconOf, getDeal, periodAt } from '../market-state.ts'
+import { beaconOf, getDeal, periodOf } from '../market-state.ts'
 import type { MarketHandler } from './context.ts'
 
 /**
@@ -26,7 +26,7 @@ export const auditAnswer: MarketHandler<'audit-answer'> = (ctx, body) => {
   const key = marketKey.evidence(deal.id, sender, body.period)
   const evidence = answerChallenge(ctx.state.entry<PeriodEvidence>(key) ?? emptyEvidence(), {
     period: body.period,
-    now: periodAt(ctx.time),
+    now: periodOf(ctx),
     sender,
     holder: sender,
     dataRoot: deal.dataRoot,

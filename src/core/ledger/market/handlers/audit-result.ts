@@ -7,7 +7,7 @@ import { NotAuthorisedError, OutOfWindowError, ReplayedError } from '../../../ma
 import { answerClosed, emptyEvidence, type PeriodEvidence } from '../../../market/evidence.ts'
 import { getProvider } from '../../providers.ts'
 import { marketKey } from '../keys.ts'
-import { applySlash, auditorCandidates, beaconOf, getDeal, groupOf, periodAt } from '../market-state.ts'
+import { applySlash, auditorCandidates, beaconOf, getDeal, groupOf, periodOf } from '../market-state.ts'
 import type { MarketHandler } from './context.ts'
 
 /**
@@ -19,7 +19,7 @@ import type { MarketHandler } from './context.ts'
  */
 export const auditResult: MarketHandler<'audit-result'> = (ctx, body) => {
   let auditors: AuditorCandidate[] | undefined
-  const now = periodAt(ctx.time)
+  const now = periodOf(ctx)
   for (const [i, r] of body.results.entries()) {
     const at = `result ${i}`
     const deal = getDeal(ctx.state, r.dealId)

@@ -1,15 +1,16 @@
-import { toHex } from '../../../../foundations/bytes.ts'
+import { equalBytes, toHex } from '../../../../foundations/bytes.ts'
+import { getPin } from '../../providers.ts'
 import { MalformedMessageError } from '../../../../foundations/errors.ts'
 import { maxDealSegments } from '../../../market/constants.ts'
 import { checkPolicyShape, openDeal } from '../../../market/deals.ts'
-import { PolicyNotMetError } from '../../../market/errors.ts'
+import { NotAuthorisedError, PolicyNotMetError } from '../../../market/errors.ts'
 import { marketOf } from '../../../market/kinds.ts'
 import { freeCapacity } from '../../../market/offers.ts'
 import { capAllows } from '../../../market/selection.ts'
 import { requireOfferStake } from '../../../market/stake.ts'
 import { NotFoundError } from '../../../../foundations/errors.ts'
 import { marketKey } from '../keys.ts'
-import { debit, getOffer, getShares, getStake, groupOf, periodAt, requireProvider, setDeal } from '../market-state.ts'
+import { debit, getOffer, getShares, getStake, groupOf, periodOf, requireProvider, setDeal } from '../market-state.ts'
 import type { MarketHandler } from './context.ts'
 import { takePlacement } from './placements.ts'
 
@@ -18,14 +19,23 @@ import { takePlacement } from './placements.ts'
  * with room for the units and a staked operator; together they must meet the replica policy
  * (distinct operator groups, enough regions) and no group may pass the operator cap. The escrow
  * must cover every provider's price for every period; it moves from the client's balance into
- * the deal. Service starts with the next period.
+ * the deal. Service starts with the next period. A deal for pinned content (`cid`) is opened by
+ * the pin's owner and pays the pin's holders; its replacements move the pin too.
  */
 export const dealOpen: MarketHandler<'deal-open'> = (ctx, body) => {
   const policy = { replicas: body.replicas, regions: body.regions }
   checkPolicyShape(policy)
+  // Only storage has an evidence path on the ledger (audits); a deal of another kind could never pass a period.
+  if (body.kind !== 'storage') throw new MalformedMessageError(`deals of kind ${body.kind} cannot be opened yet: their evidence (client-signed receipts, probes) is not on the ledger; storage deals can`)
   if (body.kind === 'storage') {
     if (body.dataRoot === undefined || body.segments === undefined) throw new MalformedMessageError('a storage deal names its data root and segment count')
     if (body.segments < 1 || body.segments > maxDealSegments) throw new MalformedMessageError(`segments must be 1..${maxDealSegments}`)
+  }
+  if (body.cid !== undefined) {
+    const pin = getPin(ctx.state, body.cid)
+    if (pin === undefined) throw new NotFoundError(`${body.cid} is not pinned: pin it (content-pin) before opening its deal`)
+    if (!equalBytes(pin.owner, ctx.sender)) throw new NotAuthorisedError(`${body.cid} is pinned by ${toHex(pin.owner)}; only the pin's owner opens its deal`)
+    for (const p of body.providers) if (!pin.holders.some(h => equalBytes(h, p))) throw new PolicyNotMetError(`provider ${toHex(p)} does not hold ${body.cid}; a deal pays the pin's holders`)
   }
   const holders = body.providers.map(address => {
     const provider = requireProvider(ctx.state, address)
@@ -51,15 +61,16 @@ export const dealOpen: MarketHandler<'deal-open'> = (ctx, body) => {
     kind: body.kind,
     units: body.units,
     policy,
-    startPeriod: periodAt(ctx.time) + 1,
+    startPeriod: periodOf(ctx) + 1,
     periods: body.periods,
     holders,
     escrow: body.escrow,
     ...(body.dataRoot === undefined ? {} : { dataRoot: body.dataRoot }),
-    ...(body.segments === undefined ? {} : { segments: body.segments })
+    ...(body.segments === undefined ? {} : { segments: body.segments }),
+    ...(body.cid === undefined ? {} : { cid: body.cid })
   })
   debit(ctx.state, ctx.sender, body.escrow, 'the escrow')
   ctx.state.setEntry(marketKey.dealSeq, seq + 1)
   setDeal(ctx.state, deal)
-  for (const h of holders) takePlacement(ctx.state, ctx.time, deal, h, 1)
+  for (const h of holders) takePlacement(ctx.state, periodOf(ctx), deal, h, 1)
 }

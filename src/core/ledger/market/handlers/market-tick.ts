@@ -1,8 +1,8 @@
-import { beaconOf, periodAt } from '../market-state.ts'
+import { beaconOf, periodOf } from '../market-state.ts'
 import type { MarketHandler } from './context.ts'
 
 /** Fixes the beacon of the period that just ended, so auditors can draw its challenges. */
 export const marketTick: MarketHandler<'market-tick'> = (ctx) => {
-  const ended = periodAt(ctx.time) - 1
+  const ended = periodOf(ctx) - 1
   if (ended >= 0) beaconOf(ctx, ended)
 }

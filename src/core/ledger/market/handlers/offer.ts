@@ -3,7 +3,7 @@ import { InvalidOfferError } from '../../../market/errors.ts'
 import { checkOfferTerms } from '../../../market/offers.ts'
 import { requireOfferStake } from '../../../market/stake.ts'
 import { marketKey } from '../keys.ts'
-import { getOffer, getStake, linkOperator, linksOf, periodAt, priceAt, requireProvider, setPrice } from '../market-state.ts'
+import { getOffer, getStake, linkOperator, linksOf, periodOf, priceAt, requireProvider, setPrice } from '../market-state.ts'
 import type { MarketHandler } from './context.ts'
 
 /**
@@ -15,7 +15,7 @@ export const offer: MarketHandler<'offer'> = (ctx, body) => {
   const provider = requireProvider(ctx.state, ctx.sender)
   const operator = toHex(provider.operator)
   requireOfferStake(getStake(ctx.state, operator))
-  const period = periodAt(ctx.time)
+  const period = periodOf(ctx)
   const price = priceAt(ctx.state, body.kind, provider.region, period)
   const terms = checkOfferTerms(body, price?.reference)
   const previous = getOffer(ctx.state, ctx.sender, body.kind)

@@ -1,11 +1,11 @@
 import { fromHex, toHex } from '../../../../foundations/bytes.ts'
 import { dealEnded, holdersOf, type Deal } from '../../../market/deals.ts'
 import { NotAuthorisedError } from '../../../market/errors.ts'
-import { emptyEvidence, verdict, type PeriodEvidence } from '../../../market/evidence.ts'
+import { emptyEvidence, verdict, wasWrong, type PeriodEvidence } from '../../../market/evidence.ts'
 import { settlePeriod } from '../../../market/settlement.ts'
 import { getProvider } from '../../providers.ts'
 import { marketKey } from '../keys.ts'
-import { applySlash, credit, getDeal, periodAt, setDeal } from '../market-state.ts'
+import { applySlash, credit, getDeal, periodOf, recordPeriod, setDeal } from '../market-state.ts'
 import type { MarketHandler } from './context.ts'
 import { takePlacement } from './placements.ts'
 
@@ -17,7 +17,7 @@ import { takePlacement } from './placements.ts'
  * holder that failed too often is dropped, its slot left for deal-replace.
  */
 export const settle: MarketHandler<'settle'> = (ctx, body) => {
-  const now = periodAt(ctx.time)
+  const now = periodOf(ctx)
   const sender = toHex(ctx.sender)
   for (const item of body.items) {
     const deal = getDeal(ctx.state, item.dealId)
@@ -25,18 +25,22 @@ export const settle: MarketHandler<'settle'> = (ctx, body) => {
     const evidence = (provider: string): PeriodEvidence => ctx.state.entry<PeriodEvidence>(marketKey.evidence(deal.id, provider, item.period)) ?? emptyEvidence()
     const s = settlePeriod(deal, item.period, provider => verdict(evidence(provider), item.period, now))
     for (const p of s.payments) credit(ctx.state, p.provider, p.amount)
+    for (const h of holdersOf(deal).filter(h => h.since <= item.period)) {
+      const paid = s.payments.find(p => p.provider === h.provider)
+      recordPeriod(ctx.state, h.provider, item.period, paid !== undefined ? 'pass' : wasWrong(evidence(h.provider)) ? 'wrong' : 'fail', paid?.amount ?? 0)
+    }
     credit(ctx.state, deal.client, s.refunded)
     for (const failed of s.failed) {
       const node = getProvider(ctx.state, fromHex(failed))
       if (node !== undefined) applySlash(ctx.state, toHex(node.operator), deal.client)
     }
-    for (const gone of s.dropped) release(ctx.time, deal, gone)
-    if (dealEnded(s.deal)) for (const h of holdersOf(s.deal)) release(ctx.time, s.deal, h.provider)
+    for (const gone of s.dropped) release(now, deal, gone)
+    if (dealEnded(s.deal)) for (const h of holdersOf(s.deal)) release(now, s.deal, h.provider)
     setDeal(ctx.state, s.deal)
   }
 
-  function release (time: number, deal: Deal, provider: string): void {
+  function release (period: number, deal: Deal, provider: string): void {
     const holder = holdersOf(deal).find(h => h.provider === provider)
-    if (holder !== undefined) takePlacement(ctx.state, time, deal, holder, -1)
+    if (holder !== undefined) takePlacement(ctx.state, period, deal, holder, -1)
   }
 }

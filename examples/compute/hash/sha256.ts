@@ -36,22 +36,62 @@ function compress(block: usize): void {
   unchecked(H[4] += e); unchecked(H[5] += f); unchecked(H[6] += g); unchecked(H[7] += h);
 }
 
+/** Streaming SHA-256: `reset`, `update` with any number of chunks, then `digest`. */
+export class Sha256 {
+  private readonly pending: Uint8Array = new Uint8Array(64);
+  private pendingLength: i32 = 0;
+  private total: u64 = 0;
+
+  constructor() { this.reset(); }
+
+  reset(): void {
+    unchecked(H[0] = 0x6a09e667); unchecked(H[1] = 0xbb67ae85); unchecked(H[2] = 0x3c6ef372); unchecked(H[3] = 0xa54ff53a);
+    unchecked(H[4] = 0x510e527f); unchecked(H[5] = 0x9b05688c); unchecked(H[6] = 0x1f83d9ab); unchecked(H[7] = 0x5be0cd19);
+    this.pendingLength = 0;
+    this.total = 0;
+  }
+
+  /** Hashes `length` bytes at `ptr`. */
+  update(ptr: usize, length: i32): void {
+    this.total += <u64>length;
+    let at = 0;
+    if (this.pendingLength > 0) {
+      const take = min(64 - this.pendingLength, length);
+      memory.copy(this.pending.dataStart + <usize>this.pendingLength, ptr, <usize>take);
+      this.pendingLength += take;
+      at = take;
+      if (this.pendingLength < 64) return;
+      compress(this.pending.dataStart);
+      this.pendingLength = 0;
+    }
+    while (length - at >= 64) {
+      compress(ptr + <usize>at);
+      at += 64;
+    }
+    if (at < length) {
+      memory.copy(this.pending.dataStart, ptr + <usize>at, <usize>(length - at));
+      this.pendingLength = length - at;
+    }
+  }
+
+  digest(): Uint8Array {
+    const tail = new Uint8Array(128);
+    const rest = this.pendingLength;
+    memory.copy(tail.dataStart, this.pending.dataStart, <usize>rest);
+    tail[rest] = 0x80;
+    const tailLength = rest < 56 ? 64 : 128;
+    store<u64>(tail.dataStart + <usize>tailLength - 8, bswap<u64>(this.total << 3));
+    compress(tail.dataStart);
+    if (tailLength == 128) compress(tail.dataStart + 64);
+    const out = new Uint8Array(32);
+    for (let i = 0; i < 8; i++) store<u32>(out.dataStart + (<usize>i << 2), bswap<u32>(unchecked(H[i])));
+    return out;
+  }
+}
+
 /** The SHA-256 digest of `data`. */
 export function sha256(data: Uint8Array): Uint8Array {
-  unchecked(H[0] = 0x6a09e667); unchecked(H[1] = 0xbb67ae85); unchecked(H[2] = 0x3c6ef372); unchecked(H[3] = 0xa54ff53a);
-  unchecked(H[4] = 0x510e527f); unchecked(H[5] = 0x9b05688c); unchecked(H[6] = 0x1f83d9ab); unchecked(H[7] = 0x5be0cd19);
-  const full = data.length & ~63;
-  for (let i = 0; i < full; i += 64) compress(data.dataStart + <usize>i);
-  const tail = new Uint8Array(128);
-  const rest = data.length - full;
-  for (let i = 0; i < rest; i++) tail[i] = data[full + i];
-  tail[rest] = 0x80;
-  const tailLength = rest < 56 ? 64 : 128;
-  const bits = <u64>data.length << 3;
-  store<u64>(tail.dataStart + <usize>tailLength - 8, bswap<u64>(bits));
-  compress(tail.dataStart);
-  if (tailLength == 128) compress(tail.dataStart + 64);
-  const out = new Uint8Array(32);
-  for (let i = 0; i < 8; i++) store<u32>(out.dataStart + (<usize>i << 2), bswap<u32>(unchecked(H[i])));
-  return out;
+  const hasher = new Sha256();
+  hasher.update(data.dataStart, data.length);
+  return hasher.digest();
 }

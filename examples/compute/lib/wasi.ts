@@ -35,7 +35,7 @@ export function readAll(fd: u32): Uint8Array {
   while (true) {
     if (length == buffer.length) {
       const bigger = new Uint8Array(buffer.length * 2);
-      bigger.set(buffer);
+      memory.copy(bigger.dataStart, buffer.dataStart, <usize>length); // one bulk copy, not an element loop
       buffer = bigger;
     }
     store<u32>(iov, buffer.dataStart + <usize>length);
@@ -47,6 +47,15 @@ export function readAll(fd: u32): Uint8Array {
     length += <i32>n;
   }
   return buffer.subarray(0, length);
+}
+
+/** Reads what is available of `fd` into `buffer` (at most its length); 0 at the end. */
+export function readChunk(fd: u32, buffer: Uint8Array): i32 {
+  store<u32>(iov, buffer.dataStart);
+  store<u32>(iov, <u32>buffer.length, 4);
+  const errno = fd_read(fd, iov, 1, resultWord);
+  if (errno != errnoSuccess) fail("read failed", errno);
+  return <i32>load<u32>(resultWord);
 }
 
 /** Writes all of `bytes` to `fd`. */

@@ -49,6 +49,12 @@ export interface SandboxRun {
   checkpoint?: Uint8Array
   /** Called with each checkpoint the task writes (by renaming a file onto `/state/checkpoint`). */
   onCheckpoint?: (bytes: Uint8Array) => void
+  /**
+   * Hand the input's buffer to the worker instead of copying it (default false): the caller's
+   * `input` is unusable afterwards. A runner that fetched the input for this run alone saves a
+   * copy, and the first touch of fresh memory a copy costs.
+   */
+  transferInput?: boolean
   /** Seed of the task's `random_get` (default: derived from the module and input). */
   seed?: Uint8Array
   signal?: AbortSignal
@@ -88,6 +94,7 @@ export class Sandbox {
 
   constructor (init: SandboxInit = {}) {
     this.keepSpare = init.spareWorker ?? true
+    this.refillSpare()
   }
 
   /** Stops the spare worker. Runs under way finish; later runs are refused. */
@@ -188,13 +195,16 @@ export class Sandbox {
     if (this.closed) throw new Error('the sandbox is closed')
     const next = this.spare ?? this.spawn()
     this.spare = undefined
-    if (this.keepSpare) {
-      this.spare = this.spawn()
-      this.spare.catch(() => { this.spare = undefined })
-    }
     const worker = await next
     worker.ref()
     return worker
+  }
+
+  /** Starts the next spare once a task is done, so starting it does not take a core from the task. */
+  private refillSpare (): void {
+    if (!this.keepSpare || this.closed || this.spare !== undefined) return
+    this.spare = this.spawn()
+    this.spare.catch(() => { this.spare = undefined })
   }
 
   private async runWorker (task: WorkerTask, memoryBytes: number, wallMs: number, run: SandboxRun): Promise<{ outcome: RunOutcome, startedAt: number | undefined }> {
@@ -209,6 +219,7 @@ export class Sandbox {
         clearTimeout(timer)
         run.signal?.removeEventListener('abort', onAbort)
         void worker.terminate()
+        this.refillSpare()
         resolve({ outcome, startedAt })
       }
       const timer = setTimeout(() => { finish(stopped('wall-timeout', `the task ran past its ${wallMs} ms wall-clock backstop and its worker was terminated`)) }, wallMs)
@@ -224,7 +235,9 @@ export class Sandbox {
         else finish(stopped('trap', `the task's worker failed: ${err.message}`))
       })
       worker.on('exit', code => { finish(stopped('trap', `the task's worker exited (code ${code}) without a result`)) })
-      worker.postMessage(task) // copies the input: the caller's buffer stays usable
+      const input = task.input
+      const whole = input.byteOffset === 0 && input.byteLength === input.buffer.byteLength && input.buffer instanceof ArrayBuffer
+      worker.postMessage(task, run.transferInput === true && whole ? [input.buffer as ArrayBuffer] : [])
     })
   }
 }

@@ -21,7 +21,9 @@ export const limitSources = [
   'src/core/routing/constants.ts',
   'src/services/routing/constants.ts',
   'src/services/service/constants.ts',
-  'src/core/market/constants.ts'
+  'src/core/market/constants.ts',
+  'src/core/compute/constants.ts',
+  'src/services/compute/constants.ts'
 ]
 
 export function renderLimits (): string {

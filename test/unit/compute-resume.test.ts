@@ -42,7 +42,7 @@ describe('compute checkpoints (seeded)', () => {
         const result = await sandbox.run({
           module,
           input,
-          timeoutMs: 150 + Math.floor(random() * 300), // a provider dies after this much work
+          timeoutMs: 10 + Math.floor(random() * 25), // a provider dies after this much work (10⁸ to 3.5 · 10⁸ fuel)
           checkpoint: resumeFrom === undefined ? undefined : blobs.get(resumeFrom),
           onCheckpoint: bytes => {
             clockMs++

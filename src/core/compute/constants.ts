@@ -27,12 +27,14 @@ export const maxTaskTimeoutMs = 24 * 60 * 60_000
 export const defaultTaskTimeoutMs = 60_000
 /**
  * Fuel per millisecond of a task's timeout. One unit of fuel is one instruction counted
- * statically in a loop body or function body each time it is entered; ~3 · 10⁵ units/ms is what
- * tight AssemblyScript loops reach on one core of the reference machine (bench/compute.ts), so a
- * task's budget is about its timeout on such a core. Fuel, not time, decides when a task is
- * stopped, so every replica stops at the same instruction.
+ * statically in a loop body or function body each time it is entered. On one core of the
+ * reference machine (bench/compute.ts) floating-point training code burns ~10⁷ units/ms and
+ * integer hashing ~2.5 · 10⁷, so a budget of 10⁷/ms lasts about the timeout for the slower kind
+ * and less for the faster: the timeout is an upper bound on time, and the wall-clock backstop
+ * (a multiple of it) is never reached first on such a machine. Fuel, not time, decides when a
+ * task is stopped, so every replica stops at the same instruction.
  */
-export const fuelPerMs = 300_000
+export const fuelPerMs = 10_000_000
 /** Replicas one task may ask for: enough for any vote, few enough to bound its cost. */
 export const maxReplicas = 7
 /** Replicas a task runs on when it names none: two that agree release payment. */

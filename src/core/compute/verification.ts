@@ -20,6 +20,15 @@ import type { TaskSpec } from './task.ts'
 /** Providers a task may bring in beyond its replicas (tie-breakers and replacements of crashed ones). */
 export const maxExtraProviders = 3
 
+/**
+ * Endings of a run that every honest replica reproduces exactly (fuel, the in-module memory cap
+ * and the output cap are counted in the module, not in time). Any other ending — the wall-clock
+ * backstop, the worker's own heap limit, a cancelled run — depends on the machine: the runner
+ * reports it as a failure (`failed`), never as a digest, so an honest provider on a slow machine
+ * is replaced, not slashed.
+ */
+export const comparableStatuses: ReadonlySet<string> = new Set(['ok', 'exit', 'trap', 'out-of-fuel', 'output-too-large'])
+
 /** The digest two replicas compare: how the run ended, its exit code and its output's CID. */
 export function resultDigest (r: { status: string, exitCode: number | undefined, outputCid: { toString: () => string } }): string {
   return toHex(sha256(new TextEncoder().encode(`${r.status}/${r.exitCode ?? ''}/${r.outputCid.toString()}`)))

@@ -200,7 +200,7 @@ export class Sandbox {
     return worker
   }
 
-  /** Starts the next spare once a task is done, so starting it does not take a core from the task. */
+  /** Starts the next spare as a task starts running: the next task finds it ready unless it comes within a thread's start-up time. */
   private refillSpare (): void {
     if (!this.keepSpare || this.closed || this.spare !== undefined) return
     this.spare = this.spawn()
@@ -226,7 +226,10 @@ export class Sandbox {
       const onAbort = (): void => { finish(stopped('aborted', 'the run was cancelled')) }
       run.signal?.addEventListener('abort', onAbort, { once: true })
       worker.on('message', (message: WorkerMessage) => {
-        if (message.kind === 'started') startedAt = performance.now()
+        if (message.kind === 'started') {
+          startedAt = performance.now()
+          this.refillSpare()
+        }
         else if (message.kind === 'checkpoint') run.onCheckpoint?.(message.bytes)
         else if (message.kind === 'done') finish(message.outcome)
       })

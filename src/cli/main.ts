@@ -9,6 +9,7 @@ import { providerCommands } from './commands/provider.ts'
 import { topCommand } from './commands/top.ts'
 import { kvCommands } from './commands/kv.ts'
 import { serviceCommands } from './commands/service.ts'
+import { computeCommands } from './commands/compute.ts'
 import { devnetCommands, nodeCommands } from './commands/node.ts'
 import type { GlobalOptions } from './context.ts'
 
@@ -36,6 +37,7 @@ providerCommands(program, globals)
 topCommand(program, globals)
 kvCommands(program, globals)
 serviceCommands(program, globals)
+computeCommands(program, globals)
 
 /** Commands whose action returns while their work goes on: a node, a foreground devnet. */
 const keepsRunning = new Set(['node start', 'devnet'])

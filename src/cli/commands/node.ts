@@ -26,6 +26,8 @@ export function nodeCommands (program: Command): void {
     .option('--blocks-http <host:port>', 'storage role: HTTP block endpoint listen address, or "off" (default: the libp2p listen host, any free port)')
     .option('--http <host:port>', 'gateway role: HTTP gateway listen address', '127.0.0.1:8080')
     .option('--cache <size>', 'gateway role: edge cache size on disk', '512MiB')
+    .option('--cores <n>', 'compute role: tasks run at once, one core each', '1')
+    .option('--memory <size>', 'compute role: memory one task may use, e.g. 4GiB', '256MiB')
     .option('--exit-with <pid>', 'stop when that process is gone (test and benchmark harnesses)')
     .addHelpText('after', `
 Roles:
@@ -33,9 +35,10 @@ Roles:
   storage    stores and serves content blocks and key-value shards; needs <data>/operator.json from \`keynet provider endorse\`
   service    fronts name owners' HTTP backends over libp2p (\`keynet service add\`); needs operator.json too
   gateway    serves .key sites and /ipfs/<cid> over HTTP to ordinary browsers
+  compute    runs WebAssembly (WASI) tasks for others in a sandbox (\`keynet compute run\`)
 
 Example: keynet node start --roles storage --region eu-west --capacity 10GiB --data ./s1 --genesis genesis.json --bootstrap /ip4/…/p2p/…`)
-    .action(async (o: { roles: string, data: string, genesis?: string, listen?: string[], announce?: string[], bootstrap?: string[], apiListen: string, region?: string, capacity: string, blocksHttp?: string, http: string, cache: string, exitWith?: string }) => {
+    .action(async (o: { roles: string, data: string, genesis?: string, listen?: string[], announce?: string[], bootstrap?: string[], apiListen: string, region?: string, capacity: string, blocksHttp?: string, http: string, cache: string, cores: string, memory: string, exitWith?: string }) => {
       const roles = o.roles.split(',').map(r => r.trim()).filter(r => r !== '')
       for (const r of roles) if (!(knownRoles as readonly string[]).includes(r)) throw new Error(`unknown role "${r}"; known roles: ${knownRoles.join(', ')}`)
       const log = (line: string): void => { process.stdout.write(`${new Date().toISOString()} ${line}\n`) }
@@ -49,6 +52,7 @@ Example: keynet node start --roles storage --region eu-west --capacity 10GiB --d
         ...(o.genesis === undefined ? {} : { genesisFile: o.genesis }),
         ...(roles.includes('storage') || roles.includes('service') ? { provider: { region: requiredRegion(o.region), capacityBytes: roles.includes('storage') ? parseBytes(o.capacity, '--capacity') : 0, ...(o.blocksHttp === undefined ? {} : { blocksHttp: o.blocksHttp }) } } : {}),
         ...(roles.includes('gateway') ? { gateway: { listen: o.http, cacheBytes: parseBytes(o.cache, '--cache') } } : {}),
+        ...(roles.includes('compute') ? { compute: { cores: positive(o.cores, '--cores'), memoryBytes: parseBytes(o.memory, '--memory') } } : {}),
         log
       })
       const shutdown = (signal: string): void => {

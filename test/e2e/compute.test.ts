@@ -70,5 +70,6 @@ describe('compute e2e', () => {
     writeFileSync(bad, Buffer.from('0061736d0100000001040160000002090103656e7601660000030201000503010001071402066d656d6f727902000673746172745f0001000a040102000b', 'hex'))
     const r = await keynet(home, ['compute', 'run', bad, '--input', input, '--provider', nodes[1]!.addr, '--provider', nodes[2]!.addr])
     assert.notEqual(r.code, 0)
+    assert.match(r.stderr, /UnsupportedImportError: .*"env" "f"/)
   })
 })

@@ -8,7 +8,7 @@
  * escrow is the market's part.
  */
 import { cidForBlock, rawCode, type CID } from '../../core/content/index.ts'
-import { comparableStatuses, matchTask, resultDigest, startVerification, step, type ComputeOffer, type TaskSpec, type VerificationAction, type VerificationOutcome, type VerificationState } from '../../core/compute/index.ts'
+import { comparableStatuses, fuelFor, matchTask, prepareModule, resultDigest, startVerification, step, type ComputeOffer, type TaskSpec, type VerificationAction, type VerificationOutcome, type VerificationState } from '../../core/compute/index.ts'
 import { maxMessageBytesCap, type P2PHost } from '../p2p/index.ts'
 import { computeRunProtocol, decodeRunResponse, encodeRunRequest, type RunRequest, type RunResponse } from './compute-protocol.ts'
 import { wallSlackMs, wallTimeoutMultiple } from './constants.ts'
@@ -52,6 +52,8 @@ export class ComputeClient {
     signal?: AbortSignal
   }): Promise<VerifiedResult> {
     const { spec } = opts
+    // The checks every provider applies, applied here first: a bad module fails now, with the reason.
+    prepareModule(opts.module, { memoryBytes: spec.memoryBytes, fuel: fuelFor(spec) })
     const outputs = new Map<string, Uint8Array>()
     const checkpoints = new Map<string, Uint8Array>()
     const reports: VerifiedResult['reports'] = new Map()

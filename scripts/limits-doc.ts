@@ -25,7 +25,9 @@ export const limitSources = [
   'src/services/service/constants.ts',
   'src/core/market/constants.ts',
   'src/core/site-import/constants.ts',
-  'src/services/market/constants.ts'
+  'src/services/market/constants.ts',
+  'src/core/compute/constants.ts',
+  'src/services/compute/constants.ts'
 ]
 
 export function renderLimits (): string {

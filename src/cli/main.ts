@@ -20,6 +20,7 @@ const commandModules: Array<{ commands: string[], register: (program: Command, g
   { commands: ['top'], register: async (p, g) => { (await import('./commands/top.ts')).topCommand(p, g) } },
   { commands: ['kv'], register: async (p, g) => { (await import('./commands/kv.ts')).kvCommands(p, g) } },
   { commands: ['service'], register: async (p, g) => { (await import('./commands/service.ts')).serviceCommands(p, g) } },
+  { commands: ['compute'], register: async (p, g) => { (await import('./commands/compute.ts')).computeCommands(p, g) } },
   { commands: ['import'], register: async (p, g) => { (await import('./commands/import.ts')).importCommand(p, g) } }
 ]
 /** Global options that take a value (the command name is the first argument that is neither). */

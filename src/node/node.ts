@@ -16,7 +16,8 @@ import { createP2PHost, type P2PHost } from '../services/p2p/index.ts'
 import { LedgerNode } from '../services/ledger/ledger-node.ts'
 import { LedgerStore } from '../services/store/ledger-store.ts'
 import { loadOrCreateNodeKey } from './node-key.ts'
-import { startGateway, startRegistration, startService, startStorage, type RoleContext } from './roles.ts'
+import { defaultTaskMemoryBytes } from '../core/compute/constants.ts'
+import { startCompute, startGateway, startRegistration, startService, startStorage, type RoleContext } from './roles.ts'
 import { addressOf } from '../foundations/crypto.ts'
 import { FaultLog } from '../services/content/fault-log.ts'
 
@@ -47,6 +48,8 @@ export interface NodeConfig {
    * listen on any free port when the asked one is taken, as devnets started side by side need).
    */
   gateway?: { listen: string, cacheBytes: number, dns?: { listen: string, upstream?: string, answer?: string[], anyPortIfTaken?: boolean } }
+  /** With the compute role: tasks run at once (one core each) and memory one task may use. */
+  compute?: { cores: number, memoryBytes: number }
   log: (line: string) => void
 }
 
@@ -77,7 +80,7 @@ export interface RunningNode {
   stop: () => Promise<void>
 }
 
-export const knownRoles = ['validator', 'storage', 'service', 'gateway'] as const
+export const knownRoles = ['validator', 'storage', 'service', 'gateway', 'compute'] as const
 
 /** The composition root: builds a node's parts top to bottom and starts them. */
 export async function startNode (config: NodeConfig): Promise<RunningNode> {
@@ -139,6 +142,9 @@ export async function startNode (config: NodeConfig): Promise<RunningNode> {
     if (kinds.includes('service')) parts.push(await startService(ctx))
     info.region = region
     info.operator = operator
+  }
+  if (config.roles.includes('compute')) {
+    parts.push(await startCompute(ctx, config.compute ?? { cores: 1, memoryBytes: defaultTaskMemoryBytes }))
   }
   if (config.roles.includes('gateway')) {
     const g = config.gateway ?? { listen: '127.0.0.1:8080', cacheBytes: defaultGatewayCacheBytes }

@@ -1,7 +1,7 @@
 /**
  * The provider and gateway roles of a node, each built from its parts and started: storage
- * (blocks, pins, key-value shards), service (fronting owners' HTTP backends) and gateway
- * (HTTP for browsers). Called by the composition root with what it already built.
+ * (blocks, pins, key-value shards), service (fronting owners' HTTP backends), compute (running
+ * WebAssembly tasks) and gateway (HTTP for browsers). Called by the composition root with what it already built.
  */
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -30,6 +30,7 @@ import { KvAssignments } from '../services/replication/kv-assignments.ts'
 import { ProviderRegistration } from '../services/replication/provider-registration.ts'
 import { Replicator } from '../services/replication/replicator.ts'
 import { RoutingPools } from '../services/routing/index.ts'
+import { ComputeHost } from '../services/compute/index.ts'
 import { ServiceHost } from '../services/service/index.ts'
 import { serveBlocks } from '../services/storage/block-protocol.ts'
 import { BlockHttpServer } from '../services/storage/block-http.ts'
@@ -120,6 +121,17 @@ export async function startService (ctx: RoleContext): Promise<Role> {
   })
   await service.start()
   return { stop: async () => { await service.stop() } }
+}
+
+/**
+ * Runs WebAssembly tasks for others over `/keynet/compute/run/1`, at most `cores` at once. (Its
+ * offer on the market and payment through escrow come with the market's compute deals.)
+ */
+export async function startCompute (ctx: RoleContext, opts: { cores: number, memoryBytes: number }): Promise<Role> {
+  const compute = new ComputeHost({ host: ctx.p2p, cores: opts.cores, memoryBytes: opts.memoryBytes, log: ctx.log })
+  await compute.start()
+  ctx.log(`compute: serving tasks on ${opts.cores} cores, up to ${opts.memoryBytes} bytes of memory each`)
+  return { stop: async () => { await compute.stop() } }
 }
 
 /** The gateway's DNS server: where it listens, where foreign names go, and what A/AAAA answers give. */

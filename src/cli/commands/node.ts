@@ -30,6 +30,8 @@ export function nodeCommands (program: Command): void {
     .option('--dns-upstream <host:port>', 'gateway role: resolver that answers names outside .key (default: refuse them)')
     .option('--dns-answer <ip>', 'gateway role: address A/AAAA answers give (repeatable; default: the --http host)', collect)
     .option('--dns-any-port-if-taken', 'gateway role: if the --dns port is taken, listen on any free port (node.json tells which)')
+    .option('--cores <n>', 'compute role: tasks run at once, one core each', '1')
+    .option('--memory <size>', 'compute role: memory one task may use, e.g. 4GiB', '256MiB')
     .option('--exit-with <pid>', 'stop when that process is gone (test and benchmark harnesses)')
     .addHelpText('after', `
 Roles:
@@ -38,9 +40,10 @@ Roles:
   service    fronts name owners' HTTP backends over libp2p (\`keynet service add\`); needs operator.json too
   gateway    serves .key sites and /ipfs/<cid> over HTTP to ordinary browsers, and answers DNS for .key
              (UDP and TCP on --dns, DNS over HTTPS at <http>/dns-query)
+  compute    runs WebAssembly (WASI) tasks for others in a sandbox (\`keynet compute run\`)
 
 Example: keynet node start --roles storage --region eu-west --capacity 10GiB --data ./s1 --genesis genesis.json --bootstrap /ip4/…/p2p/…`)
-    .action(async (o: { roles: string, data: string, genesis?: string, listen?: string[], announce?: string[], bootstrap?: string[], apiListen: string, region?: string, capacity: string, blocksHttp?: string, http: string, cache: string, dns: string, dnsUpstream?: string, dnsAnswer?: string[], dnsAnyPortIfTaken?: boolean, exitWith?: string }) => {
+    .action(async (o: { roles: string, data: string, genesis?: string, listen?: string[], announce?: string[], bootstrap?: string[], apiListen: string, region?: string, capacity: string, blocksHttp?: string, http: string, cache: string, dns: string, dnsUpstream?: string, dnsAnswer?: string[], dnsAnyPortIfTaken?: boolean, cores: string, memory: string, exitWith?: string }) => {
       const roles = o.roles.split(',').map(r => r.trim()).filter(r => r !== '')
       for (const r of roles) if (!(knownRoles as readonly string[]).includes(r)) throw new Error(`unknown role "${r}"; known roles: ${knownRoles.join(', ')}`)
       const log = (line: string): void => { process.stdout.write(`${new Date().toISOString()} ${line}\n`) }
@@ -67,6 +70,7 @@ Example: keynet node start --roles storage --region eu-west --capacity 10GiB --d
               }
             }
           : {}),
+        ...(roles.includes('compute') ? { compute: { cores: positive(o.cores, '--cores'), memoryBytes: parseBytes(o.memory, '--memory') } } : {}),
         log
       })
       const shutdown = (signal: string): void => {

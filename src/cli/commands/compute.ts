@@ -1,0 +1,116 @@
+import type { Command } from 'commander'
+import { randomBytes } from 'node:crypto'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { multiaddr } from '@multiformats/multiaddr'
+import { MalformedMessageError, NotFoundError } from '../../foundations/errors.ts'
+import { generateKeyPair } from '../../foundations/crypto.ts'
+import { parseBytes } from '../../foundations/units.ts'
+import { cidForBlock, rawCode } from '../../core/content/index.ts'
+import { checkTaskSpec, taskId, type ComputeOffer } from '../../core/compute/index.ts'
+import { ComputeClient } from '../../services/compute/index.ts'
+import { createP2PHost } from '../../services/p2p/index.ts'
+import { CliContext, type GlobalOptions } from '../context.ts'
+import { positive } from '../args.ts'
+
+const collect = (v: string, prev: string[] = []): string[] => [...prev, v]
+
+/** `60s`, `1500ms`, `2m` or plain milliseconds. */
+function parseDurationMs (text: string, flag: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(text)
+  if (m === null) throw new MalformedMessageError(`${flag} "${text}" is not a duration: write e.g. 60s, 1500ms or 2m`)
+  const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 'ms') as 'ms' | 's' | 'm' | 'h']
+  return Math.round(Number(m[1]) * factor)
+}
+
+/** A task as `keynet compute status` shows it. */
+interface TaskRecord {
+  id: string
+  module: string
+  input: string
+  replicas: number
+  outcome: unknown
+  output?: string
+  providers: Array<{ provider: string, result: string }>
+  at: string
+}
+
+export function computeCommands (program: Command, globals: () => GlobalOptions): void {
+  const compute = program.command('compute').description('run WebAssembly (WASI preview1) tasks on compute providers, verified by replicas')
+
+  compute.command('run <module>')
+    .description('run a task on replicas under distinct providers; the result is accepted when they agree')
+    .requiredOption('--input <file>', 'the task\'s input (its stdin)')
+    .requiredOption('--provider <multiaddr>', 'a compute node, /ip4/…/tcp/…/p2p/<id> (repeatable; each counts as its own operator)', collect)
+    .option('--replicas <n>', 'providers that must agree', '2')
+    .option('--memory <size>', 'memory cap of the task', '256MiB')
+    .option('--timeout <duration>', 'CPU-time budget (as fuel)', '60s')
+    .option('--max-output <size>', 'largest output accepted', '64MiB')
+    .option('-o, --output <file>', 'write the accepted output here (default: stdout)')
+    .addHelpText('after', '\nExample: keynet compute run ./build/examples/hash.wasm --input data.bin --replicas 2 --provider /ip4/127.0.0.1/tcp/7711/p2p/12D3… --provider … -o result.bin')
+    .action(async (modulePath: string, o: { input: string, provider: string[], replicas: string, memory: string, timeout: string, maxOutput: string, output?: string }) => {
+      const ctx = new CliContext(globals())
+      const module = new Uint8Array(readFileSync(modulePath))
+      const input = new Uint8Array(readFileSync(o.input))
+      const spec = checkTaskSpec({
+        module: cidForBlock(rawCode, module).toString(),
+        input: cidForBlock(rawCode, input).toString(),
+        replicas: positive(o.replicas, '--replicas'),
+        memoryBytes: parseBytes(o.memory, '--memory'),
+        timeoutMs: parseDurationMs(o.timeout, '--timeout'),
+        maxOutputBytes: parseBytes(o.maxOutput, '--max-output')
+      })
+      const id = taskId(spec, 'cli', Date.now())
+      const providers = o.provider.map(a => {
+        const peer = multiaddr(a).getComponents().find(c => c.name === 'p2p')?.value
+        if (peer === undefined) throw new MalformedMessageError(`--provider ${a} needs /p2p/<peer id>`)
+        return peer
+      })
+      const host = await createP2PHost({ secretKey: generateKeyPair().secretKey, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: o.provider })
+      await host.start()
+      try {
+        const deadline = Date.now() + 10_000
+        while (providers.some(p => !host.peers().includes(p)) && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 50))
+        const offers: ComputeOffer[] = providers.map(p => ({ provider: p, operator: p, region: 'any', cores: 1, freeCores: 1, memoryBytes: spec.memoryBytes, price: 1, score: 1 }))
+        const result = await new ComputeClient({ host }).runVerified({ taskId: id, spec, offers, module, input, secretSeed: randomBytes(32) })
+        const record: TaskRecord = {
+          id,
+          module: spec.module.toString(),
+          input: spec.input.toString(),
+          replicas: spec.replicas,
+          outcome: result.outcome,
+          ...(result.outputCid === undefined ? {} : { output: result.outputCid.toString() }),
+          providers: [...result.reports].map(([provider, r]) => ({ provider, result: r.error ?? (r.response === undefined ? 'no answer' : `${r.response.status}${r.digest === undefined ? '' : ` ${r.digest.slice(0, 16)}`}`) })),
+          at: new Date().toISOString()
+        }
+        const dir = join(ctx.home, 'tasks')
+        mkdirSync(dir, { recursive: true })
+        writeFileSync(join(dir, `${id}.json`), JSON.stringify(record, null, 2))
+        if (result.outcome.kind !== 'accepted' || result.output === undefined) {
+          process.exitCode = 1
+          ctx.print(record, () => `task ${id}: unresolved (${result.outcome.kind === 'unresolved' ? result.outcome.reason : ''}); see keynet compute status ${id}`)
+          return
+        }
+        if (o.output !== undefined) writeFileSync(o.output, result.output)
+        else if (ctx.opts.json !== true) process.stdout.write(result.output)
+        if (o.output !== undefined || ctx.opts.json === true) {
+          ctx.print(record, () => `task ${id}: accepted ${result.outputCid?.toString() ?? ''} from ${result.outcome.kind === 'accepted' ? result.outcome.paid.length : 0} agreeing providers${result.outcome.kind === 'accepted' && result.outcome.slashed.length > 0 ? `; ${result.outcome.slashed.length} disagreed (not paid, to be slashed)` : ''}`)
+        }
+      } finally {
+        await host.stop()
+      }
+    })
+
+  compute.command('status <task-id>')
+    .description('what became of a task run from this machine: outcome, output CID, each provider\'s answer')
+    .action((id: string) => {
+      const ctx = new CliContext(globals())
+      let record: TaskRecord
+      try {
+        record = JSON.parse(readFileSync(join(ctx.home, 'tasks', `${id}.json`), 'utf8')) as TaskRecord
+      } catch {
+        throw new NotFoundError(`no task ${id} was run from this machine (records are in ${join(ctx.home, 'tasks')})`)
+      }
+      ctx.print(record, () => [`task ${record.id} (${record.at})`, `  outcome  ${JSON.stringify(record.outcome)}`, `  output   ${record.output ?? '—'}`, ...record.providers.map(p => `  ${p.provider}  ${p.result}`)].join('\n'))
+    })
+}

@@ -1,0 +1,28 @@
+/**
+ * Bounds and timings of the compute runner (the sandbox that runs task modules on a provider),
+ * each with its reason. Relationships between them are asserted when this module loads.
+ */
+import assert from 'node:assert/strict'
+import { maxCheckpointBytes } from '../../core/compute/constants.ts'
+
+/** JS heap of a sandbox worker (MiB): its own glue code and buffers only; task memory is the wasm memory, capped in the module. */
+export const workerHeapMb = 64
+/** Young generation of a sandbox worker's heap (MiB). */
+export const workerYoungHeapMb = 16
+/** Stack of a sandbox worker (MiB): deep recursion in a task traps instead of taking the host down. */
+export const workerStackMb = 4
+/**
+ * The wall-clock backstop: a task still running after this multiple of its timeout (plus
+ * `wallSlackMs`) has its worker terminated. Fuel stops tasks first; this catches only a task
+ * that spends time outside its own code (a host call) or a machine far slower than the reference.
+ */
+export const wallTimeoutMultiple = 4
+/** Added to the wall-clock backstop: worker start-up and module instantiation. */
+export const wallSlackMs = 2_000
+/** Bytes a task may write into its `/state` folder over its run (checkpoints and their temporary copies). */
+export const maxStateWriteBytes = 4 * maxCheckpointBytes
+/** Name of the checkpoint file inside `/state`. */
+export const checkpointFileName = 'checkpoint'
+
+assert.ok(wallTimeoutMultiple >= 2, 'the backstop must not fire before fuel on a machine like the reference')
+assert.ok(maxStateWriteBytes >= 2 * maxCheckpointBytes, 'a checkpoint and its temporary copy must fit')

@@ -1,0 +1,75 @@
+// Compute end to end with real processes: a one-validator devnet for the genesis, three
+// `keynet node start --roles compute` nodes, and the CLI: a task on 2 replicas is accepted with
+// the right output; with a provider killed (SIGKILL) among the chosen ones the task still
+// completes on the others; `keynet compute status` reports what happened.
+import { after, before, describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { readFileSync, writeFileSync, existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { buildExamples } from '../../scripts/build-examples.ts'
+import { cliPath, eventually, keynet, keynetJson, tempHome, userEnv } from './harness.ts'
+
+describe('compute e2e', () => {
+  const home = tempHome('compute')
+  const nodes: Array<{ child: ChildProcess, addr: string }> = []
+  let hashWasm: string
+  const input = join(home, 'input.bin')
+
+  before(async () => {
+    hashWasm = (await buildExamples()).hash
+    writeFileSync(input, Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 13) & 0xff)))
+    const up = await keynet(home, ['devnet', 'up', '--validators', '1', '--storage', '0', '--no-gateway', '--timeout', '120000'])
+    assert.equal(up.code, 0, up.stderr)
+    const genesis = join(home, 'devnet', 'genesis.json')
+    for (let i = 0; i < 3; i++) {
+      const data = join(home, `compute-${i}`)
+      const child = spawn(process.execPath, [cliPath, 'node', 'start', '--roles', 'compute', '--data', data, '--genesis', genesis,
+        '--listen', '/ip4/127.0.0.1/tcp/0', '--api-listen', '127.0.0.1:0', '--cores', '2', '--memory', '512MiB', '--exit-with', String(process.pid)],
+      { env: userEnv({ KEYNET_HOME: home }), stdio: 'ignore' })
+      const info = await eventually(`compute node ${i}`, async () => {
+        const path = join(data, 'node.json')
+        return existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) as { id: string, p2p: string[], pid: number } : undefined
+      }, 60_000)
+      const p2p = info.p2p.find(a => a.startsWith('/ip4/127.0.0.1/')) ?? info.p2p[0] as string
+      nodes.push({ child, addr: p2p.includes('/p2p/') ? p2p : `${p2p}/p2p/${info.id}` })
+    }
+  })
+  after(async () => {
+    for (const n of nodes) n.child.kill('SIGKILL')
+    await keynet(home, ['devnet', 'down'])
+  })
+
+  const expected = (): string => `${createHash('sha256').update(readFileSync(input)).digest('hex')}\n`
+
+  it('runs a task on 2 replicas and accepts the agreeing result', async () => {
+    const out = join(home, 'out-1.txt')
+    const result = await keynetJson<{ id: string, outcome: { kind: string, paid: string[], slashed: string[] }, output: string }>(home,
+      ['compute', 'run', hashWasm, '--input', input, '--replicas', '2', '--provider', nodes[0]!.addr, '--provider', nodes[1]!.addr, '--provider', nodes[2]!.addr, '-o', out])
+    assert.equal(result.outcome.kind, 'accepted')
+    assert.equal(result.outcome.paid.length, 2)
+    assert.deepEqual(result.outcome.slashed, [])
+    assert.equal(readFileSync(out, 'utf8'), expected())
+    const status = await keynetJson<{ id: string, output: string }>(home, ['compute', 'status', result.id])
+    assert.equal(status.output, result.output)
+  })
+
+  it('completes on the others when a provider is killed', async () => {
+    nodes[0]!.child.kill('SIGKILL')
+    const out = join(home, 'out-2.txt')
+    const result = await keynetJson<{ outcome: { kind: string, paid: string[] }, providers: Array<{ provider: string, result: string }> }>(home,
+      ['compute', 'run', hashWasm, '--input', input, '--replicas', '2', '--provider', nodes[0]!.addr, '--provider', nodes[1]!.addr, '--provider', nodes[2]!.addr, '-o', out])
+    assert.equal(result.outcome.kind, 'accepted')
+    assert.equal(readFileSync(out, 'utf8'), expected())
+  })
+
+  it('refuses a module that imports outside WASI with a clear error', async () => {
+    const bad = join(home, 'bad.wasm')
+    // (module (import "env" "f" (func)) (memory (export "memory") 1) (func (export "_start")))
+    writeFileSync(bad, Buffer.from('0061736d0100000001040160000002090103656e7601660000030201000503010001071402066d656d6f727902000673746172745f0001000a040102000b', 'hex'))
+    const r = await keynet(home, ['compute', 'run', bad, '--input', input, '--provider', nodes[1]!.addr, '--provider', nodes[2]!.addr])
+    assert.notEqual(r.code, 0)
+    assert.match(r.stderr, /UnsupportedImportError: .*"env" "f"/)
+  })
+})

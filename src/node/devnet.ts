@@ -212,7 +212,7 @@ export async function waitForDevnet (file: DevnetFile, opts: { minHeight: number
     if (dead.length > 0) throw new Error(`${dead.map(n => n.name).join(', ')} exited during start-up; see its output above or ${dead[0]?.logFile}`)
     await new Promise(resolve => setTimeout(resolve, 200))
   }
-  throw new Error(`the devnet did not become ready (${opts.minHeight} blocks, providers registered) within ${opts.timeoutMs} ms; see the node logs in ${file.dir}`)
+  throw new Error(`the devnet did not become ready (${opts.minHeight} blocks, providers registered and offering, gateway answering) within ${opts.timeoutMs} ms; see the node logs in ${file.dir}, or on a busy machine give it longer with --timeout <ms>`)
 }
 
 /**

@@ -103,7 +103,8 @@ export function devnetCommands (program: Command, globals: () => GlobalOptions):
     .option('--provider-timeout <ms>', 'new devnet only: silence after which a provider is replaced', '30000')
     .option('--settlement-period <ms>', 'new devnet only: length of a market settlement period', '30000')
     .option('--fresh', 'delete the folder first: a new chain')
-    .action(async (o: DevnetSizeOptions & { dir?: string, fresh?: boolean }) => {
+    .option('--timeout <ms>', 'how long the nodes may take to start and commit a first block', '180000')
+    .action(async (o: DevnetSizeOptions & { dir?: string, fresh?: boolean, timeout: string }) => {
       const dir = resolve(o.dir ?? dirOption())
       if (o.fresh === true) {
         const live = readDevnet(dir)?.nodes.filter(n => isAlive(n.pid)) ?? []
@@ -131,7 +132,7 @@ export function devnetCommands (program: Command, globals: () => GlobalOptions):
         })
       }
       try {
-        await waitForDevnet(file, { minHeight: 1, timeoutMs: 60_000 })
+        await waitForDevnet(file, { minHeight: 1, timeoutMs: positive(o.timeout, '--timeout') })
       } catch (err) {
         if (stopping) return
         log(`keynet: ${(err as Error).message}`)

@@ -277,11 +277,11 @@ async function networkBench (o: { log: (line: string) => void, quick: boolean, h
     const steady = await job('train-steady', checkpointEveryMs, undefined)
     const churn = await job('train-churn', checkpointEveryMs, killEveryMs)
     if (churn.output !== steady.output || plain.output !== steady.output) throw new Error('the job under churn ended with another model than the uninterrupted run')
-    o.log(`compute: training ${steps} steps: no checkpoints ${plain.ms.toFixed(0)} ms, checkpoints ${steady.ms.toFixed(0)} ms, under churn ${churn.ms.toFixed(0)} ms (${churn.kills} kills, resumed at steps ${churn.resumedAt.join(', ')})`)
+    o.log(`compute: training ${steps} steps: no checkpoints ${plain.ms.toFixed(0)} ms, checkpoints ${steady.ms.toFixed(0)} ms, under churn ${churn.ms.toFixed(0)} ms (${churn.kills} kills, the last replacement resumed at step ${churn.resumedAt.join(', ')})`)
     rows.push({
       group: 'compute',
       metric: `ML job under churn: no-failure time / time with its provider SIGKILLed every ${killEveryMs / 1000} s (checkpoint every ${checkpointEveryMs / 1000} s of task clock, ${steps} steps, 1 replica)`,
-      value: `${(100 * steady.ms / churn.ms).toFixed(1)} % (${(steady.ms / 1000).toFixed(1)} s / ${(churn.ms / 1000).toFixed(1)} s, ${churn.kills} kills, resumed at steps ${churn.resumedAt.join(', ') || '—'}, same model)`,
+      value: `${(100 * steady.ms / churn.ms).toFixed(1)} % (${(steady.ms / 1000).toFixed(1)} s / ${(churn.ms / 1000).toFixed(1)} s, ${churn.kills} kills, the last replacement resumed at step ${churn.resumedAt.join(', ') || '—'}, same model)`,
       target: '≥ 90 %',
       anchor: `no checkpoints, no failures ${(plain.ms / 1000).toFixed(1)} s; with checkpoints ${steady.checkpoints} received`
     })

@@ -10,18 +10,32 @@
  * - Task start latency: from `Sandbox.run` to the task running (its module instantiated in a
  *   worker), with a spare worker waiting and, as the anchor, with a worker started per task;
  *   and the whole latency of a small task on 2 replicas run side by side in this process.
+ * - Over the network, with provider processes (this file run with `--serve`: a libp2p host and a
+ *   `ComputeHost` each) and a `ComputeClient` here: a small task on 2 replicas end to end
+ *   (`runVerified`: matching, both runs, digests, verdict), and the ML job under churn — the
+ *   training example with a checkpoint interval, its provider SIGKILLed every N seconds (each
+ *   replacement resumes from the last checkpoint the client received), against the same job
+ *   without failures; the anchor is the job without checkpoints.
  * - Fuel rate: fuel units per millisecond the hash reaches, beside the `fuelPerMs` constant that
  *   turns a task's timeout into fuel.
  *
  * Each figure is the median of several runs. Run alone: `node bench/compute.ts [--quick] [--json]`.
  */
-import { createHash } from 'node:crypto'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createHash, randomBytes } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import { generateKeyPair } from '../src/foundations/crypto.ts'
 import { fuelPerMs } from '../src/core/compute/constants.ts'
 import { prepareModule } from '../src/core/compute/prepare-module.ts'
+import { maxExtraProviders, type ComputeOffer } from '../src/core/compute/index.ts'
+import { ComputeClient } from '../src/services/compute/compute-client.ts'
+import { ComputeHost } from '../src/services/compute/compute-host.ts'
 import { Sandbox } from '../src/services/compute/sandbox.ts'
+import { createP2PHost, type P2PHost } from '../src/services/p2p/index.ts'
 import { TaskWasi } from '../src/services/compute/task-wasi.ts'
 import { buildExamples, irisLikeCsv } from '../scripts/build-examples.ts'
 import type { BenchRow } from './ledger.ts'
@@ -160,8 +174,120 @@ export async function computeBench (opts: ComputeBenchOptions): Promise<BenchRow
     }
     await pair.close()
     rows.push({ group: 'compute', metric: 'small task on 2 replicas, end to end, in one process (no network)', value: `p50 ${median(replicated).toFixed(1)} ms, p99 ${pct(replicated, 0.99).toFixed(1)} ms`, target: 'p99 ≤ 500 ms (devnet)', anchor: 'two sandboxes side by side' })
+
+    rows.push(...await networkBench({ log, quick: opts.quick === true, hash, train, samples, gapMs, inProcessP50: median(replicated) }))
   } finally {
     await sandbox.close()
+  }
+  return rows
+}
+
+const MiB64 = 64 * MiB
+
+/** A provider process: this file run with `--serve`. */
+interface ProviderProcess { child: ChildProcess, peer: string, addr: string }
+
+async function startProvider (): Promise<ProviderProcess> {
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--serve', String(process.pid)], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const line = await new Promise<string>((resolve, reject) => {
+    child.once('exit', code => { reject(new Error(`a provider process exited (${code}) before it listened`)) })
+    createInterface({ input: child.stdout as NodeJS.ReadableStream }).once('line', resolve)
+  })
+  child.removeAllListeners('exit')
+  return { child, ...(JSON.parse(line) as { peer: string, addr: string }) }
+}
+
+/** The provider side: one libp2p host and a `ComputeHost`; prints its address; ends with its parent. */
+async function serve (parentPid: number): Promise<void> {
+  const host = await createP2PHost({ secretKey: generateKeyPair().secretKey, listen: ['/ip4/127.0.0.1/tcp/0'] })
+  await host.start()
+  const compute = new ComputeHost({ host, cores: 2, memoryBytes: 512 * MiB })
+  await compute.start()
+  const addr = host.multiaddrs().find(a => a.startsWith('/ip4/127.0.0.1/')) ?? host.multiaddrs()[0] as string
+  process.stdout.write(`${JSON.stringify({ peer: host.peerId, addr: addr.includes('/p2p/') ? addr : `${addr}/p2p/${host.peerId}` })}\n`)
+  setInterval(() => { try { process.kill(parentPid, 0) } catch { process.exit(0) } }, 1000)
+}
+
+async function networkBench (o: { log: (line: string) => void, quick: boolean, hash: Uint8Array, train: Uint8Array, samples: number, gapMs: number, inProcessP50: number }): Promise<BenchRow[]> {
+  const rows: BenchRow[] = []
+  // Replicas 1 with up to `maxExtraProviders` (3) replacements: four providers carry a job through three kills.
+  const providers = await Promise.all(Array.from({ length: 1 + maxExtraProviders }, async () => await startProvider()))
+  const client: P2PHost = await createP2PHost({ secretKey: generateKeyPair().secretKey, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: providers.map(p => p.addr) })
+  await client.start()
+  try {
+    const deadline = Date.now() + 20_000
+    while (!providers.every(p => client.peers().includes(p.peer))) {
+      if (Date.now() > deadline) throw new Error('the bench client did not connect to its providers')
+      await new Promise(resolve => setTimeout(resolve, 20))
+    }
+    const compute = new ComputeClient({ host: client })
+    const offers: ComputeOffer[] = providers.map(p => ({ provider: p.peer, operator: p.peer, region: 'local', cores: 2, freeCores: 2, memoryBytes: 512 * MiB, price: 1, score: 1 }))
+    const spec = (replicas: number, timeoutMs: number, maxOutputBytes: number) => ({ replicas, spotCheckBps: 0, memoryBytes: MiB64, maxPrice: 10, region: undefined, timeoutMs, maxOutputBytes })
+
+    // --- small task, 2 replicas, over the network ----------------------------------------------------
+    const small = new TextEncoder().encode('a small task')
+    const endToEnd: number[] = []
+    for (let i = 0; i < o.samples + 2; i++) {
+      const ms = await timed(async () => {
+        const r = await compute.runVerified({ taskId: `small-${i}`, spec: spec(2, 1000, 1024), offers, module: o.hash, input: small, secretSeed: randomBytes(32) })
+        if (r.outcome.kind !== 'accepted') throw new Error(`the small task was not accepted: ${JSON.stringify(r.outcome)}`)
+      })
+      if (i >= 2) endToEnd.push(ms) // the first runs compile the module on each provider
+      await new Promise(resolve => setTimeout(resolve, o.gapMs))
+    }
+    o.log(`compute: small task on 2 replicas over the network p50 ${median(endToEnd).toFixed(1)} ms`)
+    rows.push({ group: 'compute', metric: `small task on 2 replicas, end to end over libp2p to provider processes (${providers.length} offers, tasks ${o.gapMs} ms apart)`, value: `p50 ${median(endToEnd).toFixed(1)} ms, p99 ${pct(endToEnd, 0.99).toFixed(1)} ms`, target: 'p99 ≤ 500 ms', anchor: `in one process without network: p50 ${o.inProcessP50.toFixed(1)} ms` })
+
+    // --- ML job under churn ----------------------------------------------------------------------------
+    // About 20 s of training on the reference machine: two kills at 8 s and 16 s of the job.
+    const steps = o.quick ? 70_000 : 240_000
+    const checkpointEveryMs = 1000
+    const killEveryMs = 8000
+    const input = new TextEncoder().encode(irisLikeCsv({ options: { steps } }))
+    const trainSpec = spec(1, 120_000, 4096)
+    const job = async (label: string, everyMs: number, killAfterMs: number | undefined): Promise<{ ms: number, output: string, kills: number, checkpoints: number, resumedAt: number[] }> => {
+      let kills = 0
+      let checkpoints = 0
+      const resumedAt: number[] = []
+      const timers: NodeJS.Timeout[] = []
+      let output = ''
+      const ms = await timed(async () => {
+        const r = await compute.runVerified({
+          taskId: label, spec: trainSpec, offers, module: o.train, input, secretSeed: randomBytes(32), checkpointEveryMs: everyMs,
+          onProgress: e => {
+            if (e.kind === 'checkpoint') checkpoints++
+            // At most `maxExtraProviders` kills: the last replacement the task may bring in runs to the end.
+            if (e.kind === 'launched' && killAfterMs !== undefined && timers.length < maxExtraProviders) {
+              const victim = providers.find(p => p.peer === e.provider)
+              timers.push(setTimeout(() => { kills++; victim?.child.kill('SIGKILL') }, killAfterMs))
+            }
+          }
+        })
+        for (const t of timers) clearTimeout(t)
+        if (r.outcome.kind !== 'accepted' || r.output === undefined) throw new Error(`the training job (${label}) was not accepted: ${JSON.stringify(r.outcome)}`)
+        output = new TextDecoder().decode(r.output)
+        for (const report of r.reports.values()) {
+          const m = /resumed at step (\d+)/.exec(report.response?.stderr ?? '')
+          if (m !== null) resumedAt.push(Number(m[1]))
+        }
+      })
+      return { ms, output, kills, checkpoints, resumedAt }
+    }
+    const plain = await job('train-plain', 0, undefined)
+    const steady = await job('train-steady', checkpointEveryMs, undefined)
+    const churn = await job('train-churn', checkpointEveryMs, killEveryMs)
+    if (churn.output !== steady.output || plain.output !== steady.output) throw new Error('the job under churn ended with another model than the uninterrupted run')
+    o.log(`compute: training ${steps} steps: no checkpoints ${plain.ms.toFixed(0)} ms, checkpoints ${steady.ms.toFixed(0)} ms, under churn ${churn.ms.toFixed(0)} ms (${churn.kills} kills, the last replacement resumed at step ${churn.resumedAt.join(', ')})`)
+    rows.push({
+      group: 'compute',
+      metric: `ML job under churn: no-failure time / time with its provider SIGKILLed every ${killEveryMs / 1000} s (checkpoint every ${checkpointEveryMs / 1000} s of task clock, ${steps} steps, 1 replica)`,
+      value: `${(100 * steady.ms / churn.ms).toFixed(1)} % (${(steady.ms / 1000).toFixed(1)} s / ${(churn.ms / 1000).toFixed(1)} s, ${churn.kills} kills, the last replacement resumed at step ${churn.resumedAt.join(', ') || '—'}, same model)`,
+      target: '≥ 90 %',
+      anchor: `no checkpoints, no failures ${(plain.ms / 1000).toFixed(1)} s; with checkpoints ${steady.checkpoints} received`
+    })
+  } finally {
+    await client.stop()
+    for (const p of providers) p.child.kill('SIGKILL')
   }
   return rows
 }
@@ -203,7 +329,9 @@ function sha256Js (data: Uint8Array): string {
   return [...H].map(x => x.toString(16).padStart(8, '0')).join('')
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (import.meta.url === `file://${process.argv[1]}` && process.argv[2] === '--serve') {
+  await serve(Number(process.argv[3]))
+} else if (import.meta.url === `file://${process.argv[1]}`) {
   const rows = await computeBench({ log: line => process.stderr.write(`${line}\n`), quick: process.argv.includes('--quick') })
   if (process.argv.includes('--json')) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`)
   else for (const r of rows) console.log(`| ${r.group} | ${r.metric} | ${r.value} | ${r.target} | ${r.anchor ?? ''} |`)

@@ -1,29 +1,37 @@
 // Compute end to end with real processes: a one-validator devnet for the genesis, three
 // `keynet node start --roles compute` nodes, and the CLI: a task on 2 replicas is accepted with
 // the right output; with a provider killed (SIGKILL) among the chosen ones the task still
-// completes on the others; `keynet compute status` reports what happened.
+// completes on the others; `keynet compute status` reports what happened. The training example
+// with --checkpoint-every: its provider is killed after its first checkpoint reached the client,
+// another provider resumes from that checkpoint, and the model equals an uninterrupted run's.
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { readFileSync, writeFileSync, existsSync } from 'node:fs'
+import { createInterface } from 'node:readline'
 import { join } from 'node:path'
-import { buildExamples } from '../../scripts/build-examples.ts'
+import { buildExamples, irisLikeCsv } from '../../scripts/build-examples.ts'
+import { Sandbox } from '../../src/services/compute/sandbox.ts'
 import { cliPath, eventually, keynet, keynetJson, tempHome, userEnv } from './harness.ts'
 
 describe('compute e2e', () => {
   const home = tempHome('compute')
   const nodes: Array<{ child: ChildProcess, addr: string }> = []
   let hashWasm: string
+  let trainWasm: string
   const input = join(home, 'input.bin')
 
   before(async () => {
-    hashWasm = (await buildExamples()).hash
+    const built = await buildExamples()
+    hashWasm = built.hash
+    trainWasm = built.train
     writeFileSync(input, Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 13) & 0xff)))
     const up = await keynet(home, ['devnet', 'up', '--validators', '1', '--storage', '0', '--no-gateway', '--timeout', '120000'])
     assert.equal(up.code, 0, up.stderr)
     const genesis = join(home, 'devnet', 'genesis.json')
-    for (let i = 0; i < 3; i++) {
+    // Three for the first tests (one is killed), three for the checkpoint test (nodes 1–3).
+    for (let i = 0; i < 4; i++) {
       const data = join(home, `compute-${i}`)
       const child = spawn(process.execPath, [cliPath, 'node', 'start', '--roles', 'compute', '--data', data, '--genesis', genesis,
         '--listen', '/ip4/127.0.0.1/tcp/0', '--api-listen', '127.0.0.1:0', '--cores', '2', '--memory', '512MiB', '--exit-with', String(process.pid)],
@@ -71,5 +79,53 @@ describe('compute e2e', () => {
     const r = await keynet(home, ['compute', 'run', bad, '--input', input, '--provider', nodes[1]!.addr, '--provider', nodes[2]!.addr])
     assert.notEqual(r.code, 0)
     assert.match(r.stderr, /UnsupportedImportError: .*"env" "f"/)
+  })
+
+  it('resumes the training job on another provider from the checkpoint of a killed one, with the same model', async () => {
+    // About 3 s of training on the reference machine; the task checkpoints every second of its clock.
+    const data = join(home, 'iris.csv')
+    writeFileSync(data, irisLikeCsv({ options: { steps: 20_000 } }))
+    const sandbox = new Sandbox()
+    const uninterrupted = await sandbox.run({ module: readFileSync(trainWasm), input: readFileSync(data), timeoutMs: 60_000 })
+    await sandbox.close()
+    assert.equal(uninterrupted.status, 'ok')
+    const modelLine = (text: string): string | undefined => /^model [0-9a-f]{64}$/m.exec(text)?.[0]
+
+    const providers = nodes.slice(1, 4)
+    const peerOf = (addr: string): string => addr.slice(addr.lastIndexOf('/p2p/') + 5)
+    const out = join(home, 'model.txt')
+    const cli = spawn(process.execPath, [cliPath, 'compute', 'run', trainWasm, '--input', data, '--replicas', '2', '--checkpoint-every', '1s',
+      ...providers.flatMap(n => ['--provider', n.addr]), '-o', out, '--json'], { env: userEnv({ KEYNET_HOME: home }) })
+    let stdout = ''
+    cli.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString() })
+    let killed: string | undefined
+    const progress: string[] = []
+    createInterface({ input: cli.stderr }).on('line', line => {
+      progress.push(line)
+      const first = /^compute: checkpoint 1 from (\S+) /.exec(line)
+      if (first !== null && killed === undefined) {
+        killed = first[1]
+        providers.find(n => peerOf(n.addr) === killed)?.child.kill('SIGKILL')
+      }
+    })
+    const code = await new Promise<number | null>(resolve => cli.on('exit', resolve))
+    assert.equal(code, 0, progress.join('\n'))
+    assert.ok(killed !== undefined, `no checkpoint reached the client:\n${progress.join('\n')}`)
+
+    const record = JSON.parse(stdout) as { outcome: { kind: string, paid: string[] }, checkpointEveryMs: number, providers: Array<{ provider: string, result: string, resumedFrom?: string, checkpoints: number, note?: string }> }
+    assert.equal(record.outcome.kind, 'accepted')
+    assert.equal(record.checkpointEveryMs, 1000)
+    const dead = record.providers.find(p => p.provider === killed)
+    assert.ok(dead !== undefined && !record.outcome.paid.includes(killed), 'the killed provider ran the task and is not paid')
+    assert.ok(dead.checkpoints >= 1)
+    const resumed = record.providers.find(p => p.resumedFrom === killed)
+    assert.ok(resumed !== undefined, `a replacement resumed from the killed provider's checkpoint:\n${progress.join('\n')}`)
+    assert.ok(record.outcome.paid.includes(resumed.provider), 'the resumed run agreed with the uninterrupted replica')
+    // The task says where it went on from: not from scratch.
+    const step = Number(/^resumed at step (\d+)$/.exec(resumed.note ?? '')?.[1])
+    assert.ok(step > 0 && step < 20_000, `resumed at step ${step}`)
+    const model = readFileSync(out, 'utf8')
+    assert.equal(model, new TextDecoder().decode(uninterrupted.output))
+    assert.ok(modelLine(model) !== undefined && modelLine(model) === modelLine(new TextDecoder().decode(uninterrupted.output)))
   })
 })

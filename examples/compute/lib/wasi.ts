@@ -14,6 +14,12 @@ declare function path_open(dirFd: u32, dirFlags: u32, path: usize, pathLen: u32,
 declare function path_rename(fd: u32, oldPath: usize, oldPathLen: u32, newFd: u32, newPath: usize, newPathLen: u32): u16;
 @external("wasi_snapshot_preview1", "proc_exit")
 declare function proc_exit(code: u32): void;
+@external("wasi_snapshot_preview1", "environ_sizes_get")
+declare function environ_sizes_get(count: usize, bufferSize: usize): u16;
+@external("wasi_snapshot_preview1", "environ_get")
+declare function environ_get(pointers: usize, buffer: usize): u16;
+@external("wasi_snapshot_preview1", "clock_time_get")
+declare function clock_time_get(clockId: u32, precision: u64, time: usize): u16;
 
 /** The preopened `/state` folder: WASI numbers preopens from 3. */
 export const stateFd: u32 = 3;
@@ -100,6 +106,32 @@ export function writeStateFile(name: string, bytes: Uint8Array): void {
   const path = String.UTF8.encode(name);
   errno = path_rename(stateFd, changetype<usize>(tmp), <u32>tmp.byteLength, stateFd, changetype<usize>(path), <u32>path.byteLength);
   if (errno != errnoSuccess) fail("cannot rename a state file", errno);
+}
+
+/** The value of environment variable `name`; null if it is not set. */
+export function getEnv(name: string): string | null {
+  if (environ_sizes_get(resultWord, resultWord + 4) != errnoSuccess) return null;
+  const count = load<u32>(resultWord);
+  const size = load<u32>(resultWord + 4);
+  if (count == 0) return null;
+  const pointers = new Uint32Array(<i32>count);
+  const buffer = new Uint8Array(<i32>size);
+  if (environ_get(pointers.dataStart, buffer.dataStart) != errnoSuccess) return null;
+  const prefix = name + "=";
+  for (let i = 0; i < <i32>count; i++) {
+    const start = pointers[i];
+    let end = start;
+    while (load<u8>(<usize>end) != 0) end++;
+    const entry = String.UTF8.decodeUnsafe(<usize>start, <usize>(end - start));
+    if (entry.startsWith(prefix)) return entry.substring(prefix.length);
+  }
+  return null;
+}
+
+/** Milliseconds of the monotonic clock (in the sandbox, a virtual clock that advances with work done). */
+export function nowMs(): f64 {
+  if (clock_time_get(1, 1000, resultWord) != errnoSuccess) return 0;
+  return <f64>load<u64>(resultWord) / 1e6;
 }
 
 /** Exits with `code` (0 is success). */

@@ -1,11 +1,13 @@
 // Training task: multinomial logistic regression by full-batch gradient descent on a CSV read
 // from stdin (numeric feature columns, the class label last; lines starting with "#" set
 // options: "#steps 2000", "#learning-rate 0.1", "#checkpoint-every 100"). Every few steps it
-// writes its step and weights to /state/checkpoint; started with a checkpoint there, it goes on
-// from it. Everything is deterministic (IEEE doubles, no randomness, a fixed order of
+// writes its step and weights to /state/checkpoint — or, when the runner sets
+// KEYNET_CHECKPOINT_EVERY_MS (`keynet compute run --checkpoint-every`), whenever that much time
+// has passed on the task's clock; started with a checkpoint there, it goes on from it (and says
+// so on stderr). Everything is deterministic (IEEE doubles, no randomness, a fixed order of
 // operations), so an interrupted and resumed run ends with the same model as an uninterrupted
 // one. It prints the steps, the loss, the training accuracy and the SHA-256 of the weights.
-import { readAll, print, toHex, readStateFile, writeStateFile, exit } from "../lib/wasi";
+import { readAll, print, toHex, readStateFile, writeStateFile, exit, getEnv, nowMs } from "../lib/wasi";
 import { sha256 } from "../hash/sha256";
 export { wasiAbort } from "../lib/wasi";
 
@@ -87,7 +89,20 @@ function restore(saved: Uint8Array): void {
   for (let i = 0; i < weights.length; i++) weights[i] = view.getFloat64(12 + i * 8, true);
 }
 const saved = readStateFile("checkpoint");
-if (saved !== null) restore(changetype<Uint8Array>(saved));
+if (saved !== null) {
+  restore(changetype<Uint8Array>(saved));
+  print(2, "resumed at step " + step.toString() + "\n");
+}
+
+// A time interval from the runner replaces the step interval of the input.
+let checkpointEveryMs = 0.0;
+const everyMsText = getEnv("KEYNET_CHECKPOINT_EVERY_MS");
+if (everyMsText !== null) {
+  checkpointEveryMs = F64.parseFloat(changetype<string>(everyMsText));
+  if (isNaN(checkpointEveryMs) || checkpointEveryMs < 0) checkpointEveryMs = 0;
+  checkpointEvery = 0;
+}
+let lastCheckpointMs = nowMs();
 
 function saveCheckpoint(): void {
   const bytes = new Uint8Array(12 + weights.length * 8);
@@ -130,6 +145,10 @@ while (step < steps) {
   for (let w = 0; w < weights.length; w++) weights[w] -= learningRate * gradient[w] / <f64>m;
   step++;
   if (checkpointEvery > 0 && step % checkpointEvery == 0 && step < steps) saveCheckpoint();
+  if (checkpointEveryMs > 0 && step < steps) {
+    const now = nowMs();
+    if (now - lastCheckpointMs >= checkpointEveryMs) { saveCheckpoint(); lastCheckpointMs = now; }
+  }
 }
 
 let loss = 0.0;

@@ -8,7 +8,7 @@ import { generateKeyPair } from '../../foundations/crypto.ts'
 import { parseBytes } from '../../foundations/units.ts'
 import { cidForBlock, rawCode } from '../../core/content/index.ts'
 import { checkTaskSpec, taskId, type ComputeOffer } from '../../core/compute/index.ts'
-import { ComputeClient } from '../../services/compute/index.ts'
+import { ComputeClient, type ComputeProgress } from '../../services/compute/index.ts'
 import { createP2PHost } from '../../services/p2p/index.ts'
 import { CliContext, type GlobalOptions } from '../context.ts'
 import { positive } from '../args.ts'
@@ -31,9 +31,13 @@ interface TaskRecord {
   replicas: number
   outcome: unknown
   output?: string
-  providers: Array<{ provider: string, result: string }>
+  checkpointEveryMs: number
+  providers: Array<{ provider: string, result: string, resumedFrom?: string, checkpoints: number, note?: string }>
   at: string
 }
+
+/** Longest note (the first line of a provider's stderr) kept in a task record. */
+const maxNoteChars = 200
 
 export function computeCommands (program: Command, globals: () => GlobalOptions): void {
   const compute = program.command('compute').description('run WebAssembly (WASI preview1) tasks on compute providers, verified by replicas')
@@ -46,9 +50,10 @@ export function computeCommands (program: Command, globals: () => GlobalOptions)
     .option('--memory <size>', 'memory cap of the task', '256MiB')
     .option('--timeout <duration>', 'CPU-time budget (as fuel)', '60s')
     .option('--max-output <size>', 'largest output accepted', '64MiB')
+    .option('--checkpoint-every <duration>', 'ask the task to checkpoint this often (its clock; the task reads KEYNET_CHECKPOINT_EVERY_MS); a provider that dies is replaced from its last checkpoint', '0')
     .option('-o, --output <file>', 'write the accepted output here (default: stdout)')
-    .addHelpText('after', '\nExample: keynet compute run ./build/examples/hash.wasm --input data.bin --replicas 2 --provider /ip4/127.0.0.1/tcp/7711/p2p/12D3… --provider … -o result.bin')
-    .action(async (modulePath: string, o: { input: string, provider: string[], replicas: string, memory: string, timeout: string, maxOutput: string, output?: string }) => {
+    .addHelpText('after', '\nExamples:\n  keynet compute run ./build/examples/hash.wasm --input data.bin --replicas 2 --provider /ip4/127.0.0.1/tcp/7711/p2p/12D3… --provider … -o result.bin\n  keynet compute run ./build/examples/train.wasm --input iris.csv --checkpoint-every 5s --provider … --provider … --provider …')
+    .action(async (modulePath: string, o: { input: string, provider: string[], replicas: string, memory: string, timeout: string, maxOutput: string, checkpointEvery: string, output?: string }) => {
       const ctx = new CliContext(globals())
       const module = new Uint8Array(readFileSync(modulePath))
       const input = new Uint8Array(readFileSync(o.input))
@@ -58,7 +63,8 @@ export function computeCommands (program: Command, globals: () => GlobalOptions)
         replicas: positive(o.replicas, '--replicas'),
         memoryBytes: parseBytes(o.memory, '--memory'),
         timeoutMs: parseDurationMs(o.timeout, '--timeout'),
-        maxOutputBytes: parseBytes(o.maxOutput, '--max-output')
+        maxOutputBytes: parseBytes(o.maxOutput, '--max-output'),
+        checkpointEveryMs: parseDurationMs(o.checkpointEvery, '--checkpoint-every')
       })
       const id = taskId(spec, 'cli', Date.now())
       const providers = o.provider.map(a => {
@@ -72,15 +78,33 @@ export function computeCommands (program: Command, globals: () => GlobalOptions)
         const deadline = Date.now() + 10_000
         while (providers.some(p => !host.peers().includes(p)) && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 50))
         const offers: ComputeOffer[] = providers.map(p => ({ provider: p, operator: p, region: 'any', cores: 1, freeCores: 1, memoryBytes: spec.memoryBytes, price: 1, score: 1 }))
-        const result = await new ComputeClient({ host }).runVerified({ taskId: id, spec, offers, module, input, secretSeed: randomBytes(32) })
+        // Progress goes to stderr, so it shows beside --json output and -o.
+        const onProgress = (e: ComputeProgress): void => {
+          const line = e.kind === 'launched'
+            ? `launched on ${e.provider}${e.resumedFrom === undefined ? '' : ` from the checkpoint of ${e.resumedFrom} (${e.checkpointBytes} bytes)`}`
+            : e.kind === 'checkpoint' ? `checkpoint ${e.seq} from ${e.provider} (${e.bytes} bytes)`
+              : e.kind === 'failed' ? `failed on ${e.provider}: ${e.reason}` : `reported by ${e.provider}: ${e.digest.slice(0, 16)}`
+          process.stderr.write(`compute: ${line}\n`)
+        }
+        const result = await new ComputeClient({ host }).runVerified({ taskId: id, spec, offers, module, input, secretSeed: randomBytes(32), checkpointEveryMs: spec.checkpointEveryMs, onProgress })
         const record: TaskRecord = {
           id,
           module: spec.module.toString(),
           input: spec.input.toString(),
           replicas: spec.replicas,
+          checkpointEveryMs: spec.checkpointEveryMs,
           outcome: result.outcome,
           ...(result.outputCid === undefined ? {} : { output: result.outputCid.toString() }),
-          providers: [...result.reports].map(([provider, r]) => ({ provider, result: r.error ?? (r.response === undefined ? 'no answer' : `${r.response.status}${r.digest === undefined ? '' : ` ${r.digest.slice(0, 16)}`}`) })),
+          providers: [...result.reports].map(([provider, r]) => {
+            const note = r.response?.stderr.split('\n')[0]?.slice(0, maxNoteChars)
+            return {
+              provider,
+              result: r.error ?? (r.response === undefined ? 'no answer' : `${r.response.status}${r.digest === undefined ? '' : ` ${r.digest.slice(0, 16)}`}`),
+              ...(r.resumedFrom === undefined ? {} : { resumedFrom: r.resumedFrom }),
+              checkpoints: r.checkpoints,
+              ...(note === undefined || note === '' ? {} : { note })
+            }
+          }),
           at: new Date().toISOString()
         }
         const dir = join(ctx.home, 'tasks')
@@ -111,6 +135,6 @@ export function computeCommands (program: Command, globals: () => GlobalOptions)
       } catch {
         throw new NotFoundError(`no task ${id} was run from this machine (records are in ${join(ctx.home, 'tasks')})`)
       }
-      ctx.print(record, () => [`task ${record.id} (${record.at})`, `  outcome  ${JSON.stringify(record.outcome)}`, `  output   ${record.output ?? '—'}`, ...record.providers.map(p => `  ${p.provider}  ${p.result}`)].join('\n'))
+      ctx.print(record, () => [`task ${record.id} (${record.at})`, `  outcome  ${JSON.stringify(record.outcome)}`, `  output   ${record.output ?? '—'}`, ...record.providers.map(p => `  ${p.provider}  ${p.result}${p.resumedFrom === undefined ? '' : `  resumed from ${p.resumedFrom}'s checkpoint`}${p.checkpoints > 0 ? `  ${p.checkpoints} checkpoints` : ''}${p.note === undefined ? '' : `  (${p.note})`}`)].join('\n'))
     })
 }

@@ -6,12 +6,20 @@
  * brings in a replacement that resumes from that replica's last checkpoint, and a mismatch
  * brings in a tie-breaker. The outcome names who is paid and who is to be slashed; moving the
  * escrow is the market's part.
+ *
+ * With a checkpoint interval, each run is watched while it goes on: the client keeps the latest
+ * checkpoint each provider's task wrote, so a replacement for a provider that died mid-task
+ * resumes from there instead of from the start.
  */
+import { randomBytes } from 'node:crypto'
 import { cidForBlock, rawCode, type CID } from '../../core/content/index.ts'
 import { comparableStatuses, fuelFor, matchTask, prepareModule, resultDigest, startVerification, step, type ComputeOffer, type TaskSpec, type VerificationAction, type VerificationOutcome, type VerificationState } from '../../core/compute/index.ts'
 import { maxMessageBytesCap, type P2PHost } from '../p2p/index.ts'
-import { computeRunProtocol, decodeRunResponse, encodeRunRequest, type RunRequest, type RunResponse } from './compute-protocol.ts'
-import { wallSlackMs, wallTimeoutMultiple } from './constants.ts'
+import {
+  computeCheckpointProtocol, computeRunProtocol, decodeCheckpointUpdate, decodeRunResponse, encodeCheckpointWatch, encodeRunRequest, runIdBytes,
+  type CheckpointUpdate, type RunRequest, type RunResponse
+} from './compute-protocol.ts'
+import { checkpointHoldMs, unknownRunPauseMs, wallSlackMs, wallTimeoutMultiple } from './constants.ts'
 
 /** A verified task's result. */
 export interface VerifiedResult {
@@ -20,9 +28,27 @@ export interface VerifiedResult {
   output: Uint8Array | undefined
   outputCid: CID | undefined
   /** Every provider's report, by provider. */
-  reports: Map<string, { digest?: string, response?: RunResponse, error?: string }>
+  reports: Map<string, ProviderReport>
   state: VerificationState
 }
+
+/** What became of one provider's run. */
+export interface ProviderReport {
+  digest?: string
+  response?: RunResponse
+  error?: string
+  /** The provider whose last checkpoint this run resumed from (absent: it started from the beginning). */
+  resumedFrom?: string
+  /** Checkpoints received from this run while it went on. */
+  checkpoints: number
+}
+
+/** Progress of a verified task, as it happens. */
+export type ComputeProgress =
+  | { kind: 'launched', provider: string, resumedFrom: string | undefined, checkpointBytes: number }
+  | { kind: 'checkpoint', provider: string, seq: number, bytes: number }
+  | { kind: 'failed', provider: string, reason: string }
+  | { kind: 'reported', provider: string, digest: string }
 
 export class ComputeClient {
   private readonly host: Pick<P2PHost, 'request'>
@@ -41,6 +67,35 @@ export class ComputeClient {
     return decodeRunResponse(response)
   }
 
+  /** Waits (up to the provider's hold time) for a checkpoint of run `runId` newer than `after`. */
+  async watchCheckpoint (provider: string, runId: Uint8Array, after: number, signal?: AbortSignal): Promise<CheckpointUpdate> {
+    const response = await this.host.request(provider, computeCheckpointProtocol, encodeCheckpointWatch({ runId, after }), {
+      ...(signal === undefined ? {} : { signal }),
+      timeoutMs: checkpointHoldMs + 2 * wallSlackMs,
+      maxResponseBytes: maxMessageBytesCap
+    })
+    return decodeCheckpointUpdate(response)
+  }
+
+  /** Hands each new checkpoint of a watched run to `onCheckpoint` until `signal` aborts or the provider stops answering. */
+  private async followCheckpoints (provider: string, runId: Uint8Array, signal: AbortSignal, onCheckpoint: (seq: number, bytes: Uint8Array) => void): Promise<void> {
+    let seen = 0
+    while (!signal.aborted) {
+      let update: CheckpointUpdate
+      try {
+        update = await this.watchCheckpoint(provider, runId, seen, signal)
+      } catch {
+        return // the provider is gone or the run is over: its run request reports which
+      }
+      if (update.seq > seen && update.checkpoint !== undefined) {
+        seen = update.seq
+        onCheckpoint(update.seq, update.checkpoint)
+      }
+      if (update.ended) return
+      if (update.seq === seen && update.checkpoint === undefined) await new Promise(resolve => setTimeout(resolve, unknownRunPauseMs))
+    }
+  }
+
   /** Runs a task on replicas chosen from `offers` until the verification decides. */
   async runVerified (opts: {
     taskId: string
@@ -49,6 +104,9 @@ export class ComputeClient {
     module: Uint8Array
     input: Uint8Array
     secretSeed: Uint8Array
+    /** How often tasks should checkpoint (ms of the task's clock; 0 or absent: runs are not watched). */
+    checkpointEveryMs?: number
+    onProgress?: (event: ComputeProgress) => void
     signal?: AbortSignal
   }): Promise<VerifiedResult> {
     const { spec } = opts
@@ -62,6 +120,12 @@ export class ComputeClient {
     let state = started.state
     let queue: VerificationAction[] = started.actions
     const inFlight = new Map<string, Promise<void>>()
+    const everyMs = opts.checkpointEveryMs ?? 0
+    const watching = new AbortController()
+    // Aborted once the verification has decided: runs still going are cancelled on their providers.
+    const decided = new AbortController()
+    const runSignal = opts.signal === undefined ? decided.signal : AbortSignal.any([opts.signal, decided.signal])
+    const progress = (event: ComputeProgress): void => { opts.onProgress?.(event) }
 
     const apply = (event: Parameters<typeof step>[1]): void => {
       const next = step(state, event)
@@ -71,44 +135,79 @@ export class ComputeClient {
     const launch = (offer: ComputeOffer, resumeFrom: string | undefined): void => {
       tried.add(offer.provider)
       apply({ kind: 'assigned', provider: offer.provider, operator: offer.operator })
+      const provider = offer.provider
       const checkpoint = resumeFrom === undefined ? undefined : checkpoints.get(resumeFrom)
-      const request: RunRequest = { module: opts.module, input: opts.input, memoryBytes: spec.memoryBytes, timeoutMs: spec.timeoutMs, maxOutputBytes: spec.maxOutputBytes, ...(checkpoint === undefined ? {} : { checkpoint }) }
-      inFlight.set(offer.provider, this.run(offer.provider, request, opts.signal).then(response => {
-        if (response.checkpoint !== undefined) checkpoints.set(offer.provider, response.checkpoint)
+      // A lineage goes on from its own checkpoints: the replacement's first one is the one it resumed from.
+      if (checkpoint !== undefined) checkpoints.set(provider, checkpoint)
+      const runId = everyMs > 0 ? new Uint8Array(randomBytes(runIdBytes)) : undefined
+      const request: RunRequest = {
+        module: opts.module,
+        input: opts.input,
+        memoryBytes: spec.memoryBytes,
+        timeoutMs: spec.timeoutMs,
+        maxOutputBytes: spec.maxOutputBytes,
+        ...(checkpoint === undefined ? {} : { checkpoint }),
+        ...(runId === undefined ? {} : { checkpointEveryMs: everyMs, runId })
+      }
+      const base = { checkpoints: 0, ...(checkpoint === undefined || resumeFrom === undefined ? {} : { resumedFrom: resumeFrom }) }
+      let received = 0
+      progress({ kind: 'launched', provider, resumedFrom: checkpoint === undefined ? undefined : resumeFrom, checkpointBytes: checkpoint?.byteLength ?? 0 })
+      const runEnded = new AbortController()
+      if (runId !== undefined) {
+        void this.followCheckpoints(provider, runId, AbortSignal.any([runEnded.signal, watching.signal]), (seq, bytes) => {
+          received++
+          checkpoints.set(provider, bytes)
+          progress({ kind: 'checkpoint', provider, seq, bytes: bytes.byteLength })
+        })
+      }
+      inFlight.set(provider, this.run(provider, request, runSignal).then(response => {
+        if (response.checkpoint !== undefined) checkpoints.set(provider, response.checkpoint)
         if (!comparableStatuses.has(response.status)) {
-          reports.set(offer.provider, { response })
-          apply({ kind: 'failed', provider: offer.provider })
+          reports.set(provider, { ...base, checkpoints: received, response })
+          progress({ kind: 'failed', provider, reason: `${response.status}: ${response.message ?? ''}` })
+          apply({ kind: 'failed', provider })
           return
         }
         const outputCid = cidForBlock(rawCode, response.output)
         const digest = resultDigest({ status: response.status, exitCode: response.exitCode, outputCid })
         outputs.set(digest, response.output)
-        reports.set(offer.provider, { digest, response })
-        apply({ kind: 'reported', provider: offer.provider, digest })
+        reports.set(provider, { ...base, checkpoints: received, digest, response })
+        progress({ kind: 'reported', provider, digest })
+        apply({ kind: 'reported', provider, digest })
       }, (err: unknown) => {
-        reports.set(offer.provider, { error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) })
-        apply({ kind: 'failed', provider: offer.provider })
-      }).finally(() => { inFlight.delete(offer.provider) }))
+        const error = err instanceof Error ? `${err.name}: ${err.message}` : String(err)
+        reports.set(provider, { ...base, checkpoints: received, error })
+        progress({ kind: 'failed', provider, reason: error })
+        apply({ kind: 'failed', provider })
+      }).finally(() => {
+        runEnded.abort()
+        inFlight.delete(provider)
+      }))
     }
 
-    while (state.outcome === undefined) {
-      const actions = queue
-      queue = []
-      for (const action of actions) {
-        if (action.kind !== 'assign') continue
-        const operators = new Set(state.runs.map(r => r.operator))
-        const picked = matchTask(spec, opts.offers, { count: action.count, taskId: opts.taskId, excludeProviders: tried, excludeOperators: operators })
-        for (const offer of picked) launch(offer, action.resumeFrom)
+    try {
+      while (state.outcome === undefined) {
+        const actions = queue
+        queue = []
+        for (const action of actions) {
+          if (action.kind !== 'assign') continue
+          const operators = new Set(state.runs.map(r => r.operator))
+          const picked = matchTask(spec, opts.offers, { count: action.count, taskId: opts.taskId, excludeProviders: tried, excludeOperators: operators })
+          for (const offer of picked) launch(offer, action.resumeFrom)
+        }
+        if (state.outcome !== undefined) break
+        if (inFlight.size === 0) {
+          // Nobody left to ask: the market has too few fitting operators.
+          return { outcome: { kind: 'unresolved', reason: 'too few fitting providers under distinct operators' }, output: undefined, outputCid: undefined, reports, state }
+        }
+        await Promise.race(inFlight.values())
       }
-      if (state.outcome !== undefined) break
-      if (inFlight.size === 0) {
-        // Nobody left to ask: the market has too few fitting operators.
-        return { outcome: { kind: 'unresolved', reason: 'too few fitting providers under distinct operators' }, output: undefined, outputCid: undefined, reports, state }
-      }
-      await Promise.race(inFlight.values())
+      const outcome = state.outcome
+      const output = outcome.kind === 'accepted' ? outputs.get(outcome.digest) : undefined
+      return { outcome, output, outputCid: output === undefined ? undefined : cidForBlock(rawCode, output), reports, state }
+    } finally {
+      watching.abort()
+      decided.abort()
     }
-    const outcome = state.outcome
-    const output = outcome.kind === 'accepted' ? outputs.get(outcome.digest) : undefined
-    return { outcome, output, outputCid: output === undefined ? undefined : cidForBlock(rawCode, output), reports, state }
   }
 }

@@ -1,12 +1,17 @@
 /**
  * A compute provider's side of `/keynet/compute/run/1`: runs each request in its `Sandbox`, at
  * most `cores` at once; a request past that is refused at once with `UnavailableError` (busy), so
- * the client moves it to another provider instead of queueing behind long tasks.
+ * the client moves it to another provider instead of queueing behind long tasks. A run that names
+ * a run id can be watched over `/keynet/compute/checkpoint/1` by the peer that asked for it: each
+ * checkpoint the task writes is handed to that peer as it is written.
  */
-import { UnavailableError } from '../../foundations/errors.ts'
+import { toHex } from '../../foundations/bytes.ts'
+import { NotFoundError, UnavailableError } from '../../foundations/errors.ts'
 import { maxMessageBytesCap, type P2PHost } from '../p2p/index.ts'
-import { computeRunProtocol, decodeRunRequest, encodeRunResponse } from './compute-protocol.ts'
-import { wallSlackMs, wallTimeoutMultiple } from './constants.ts'
+import {
+  computeCheckpointProtocol, computeRunProtocol, decodeCheckpointWatch, decodeRunRequest, encodeCheckpointUpdate, encodeRunResponse, type CheckpointUpdate
+} from './compute-protocol.ts'
+import { checkpointHoldMs, unknownRunPauseMs, wallSlackMs, wallTimeoutMultiple } from './constants.ts'
 import { Sandbox } from './sandbox.ts'
 
 export interface ComputeHostInit {
@@ -18,10 +23,21 @@ export interface ComputeHostInit {
   log?: (line: string) => void
 }
 
+/** A running task's latest checkpoint, and the watches waiting for a newer one. */
+interface WatchedRun {
+  client: string
+  seq: number
+  checkpoint: Uint8Array | undefined
+  ended: boolean
+  waiting: Set<() => void>
+}
+
 export class ComputeHost {
   private readonly init: ComputeHostInit
   private readonly sandbox = new Sandbox()
   private running = 0
+  /** Runs with a run id, while they run: at most `cores` entries. */
+  private readonly watched = new Map<string, WatchedRun>()
 
   constructor (init: ComputeHostInit) {
     this.init = init
@@ -35,19 +51,76 @@ export class ComputeHost {
       const run = decodeRunRequest(request)
       if (run.memoryBytes > this.init.memoryBytes) throw new UnavailableError(`this provider runs tasks of at most ${this.init.memoryBytes} bytes of memory`)
       if (this.running >= this.init.cores) throw new UnavailableError(`busy: all ${this.init.cores} cores run tasks`)
+      const key = run.runId === undefined ? undefined : toHex(run.runId)
+      if (key !== undefined && this.watched.has(key)) throw new UnavailableError('a run with this run id is already running here')
       this.running++
+      const watched: WatchedRun | undefined = key === undefined ? undefined : { client: from, seq: 0, checkpoint: undefined, ended: false, waiting: new Set() }
+      if (key !== undefined && watched !== undefined) this.watched.set(key, watched)
       try {
-        const result = await this.sandbox.run({ ...run, signal, transferInput: false })
-        this.init.log?.(`compute: task for ${from} ended ${result.status} in ${result.timings.totalMs.toFixed(0)} ms`)
+        const result = await this.sandbox.run({
+          ...run,
+          signal,
+          transferInput: false,
+          ...(watched === undefined ? {} : { onCheckpoint: (bytes: Uint8Array) => { watched.seq++; watched.checkpoint = bytes; wake(watched) } })
+        })
+        this.init.log?.(`compute: task for ${from} ended ${result.status} in ${result.timings.totalMs.toFixed(0)} ms${watched === undefined ? '' : `, ${watched.seq} checkpoints`}`)
         return encodeRunResponse(result)
       } finally {
         this.running--
+        if (key !== undefined && watched !== undefined) {
+          watched.ended = true
+          wake(watched)
+          this.watched.delete(key)
+        }
       }
     }, { maxRequestBytes: maxMessageBytesCap, timeoutMs: 24 * 60 * 60_000 * wallTimeoutMultiple + wallSlackMs })
+
+    await this.init.host.handle(computeCheckpointProtocol, async (request, from, signal) => {
+      const watch = decodeCheckpointWatch(request)
+      const key = toHex(watch.runId)
+      let run = this.watched.get(key)
+      if (run === undefined) {
+        await pause(unknownRunPauseMs, signal)
+        run = this.watched.get(key)
+        if (run === undefined) return encodeCheckpointUpdate({ seq: watch.after, checkpoint: undefined, ended: false })
+      }
+      if (run.client !== from) throw new NotFoundError('no run of yours with this run id runs here')
+      if (run.seq <= watch.after && !run.ended) await waitForNews(run, signal)
+      const update: CheckpointUpdate = run.seq > watch.after ? { seq: run.seq, checkpoint: run.checkpoint, ended: run.ended } : { seq: watch.after, checkpoint: undefined, ended: run.ended }
+      return encodeCheckpointUpdate(update)
+    }, { maxRequestBytes: 1024, timeoutMs: checkpointHoldMs + wallSlackMs })
   }
 
   async stop (): Promise<void> {
     await this.init.host.unhandle(computeRunProtocol)
+    await this.init.host.unhandle(computeCheckpointProtocol)
     await this.sandbox.close()
   }
+}
+
+function wake (run: WatchedRun): void {
+  for (const w of run.waiting) w()
+  run.waiting.clear()
+}
+
+/** Until the run has a new checkpoint or ends, `checkpointHoldMs` passes, or the watcher goes away. */
+async function waitForNews (run: WatchedRun, signal: AbortSignal): Promise<void> {
+  await new Promise<void>(resolve => {
+    const done = (): void => {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', done)
+      run.waiting.delete(done)
+      resolve()
+    }
+    const timer = setTimeout(done, checkpointHoldMs)
+    signal.addEventListener('abort', done, { once: true })
+    run.waiting.add(done)
+  })
+}
+
+async function pause (ms: number, signal: AbortSignal): Promise<void> {
+  await new Promise<void>(resolve => {
+    const timer = setTimeout(resolve, ms)
+    signal.addEventListener('abort', () => { clearTimeout(timer); resolve() }, { once: true })
+  })
 }

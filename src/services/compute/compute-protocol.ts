@@ -3,12 +3,19 @@
  * carries the module, the input, the limits and an optional checkpoint to resume from; the
  * response carries how the run ended, the output and the last checkpoint. Both are canonical CBOR
  * within the p2p message cap, so a task's module and input travel inline up to that size.
+ *
+ * While a run goes on, its client follows its checkpoints over `/keynet/compute/checkpoint/1`
+ * (a long poll): the run request names a random run id, and a watch request for that id with the
+ * sequence number the client has seen is answered as soon as the task writes a newer checkpoint
+ * (or the run ends, or `checkpointHoldMs` passes). So the client holds the latest checkpoint when
+ * the provider dies, and another provider resumes from it.
  */
 import { decode, encode } from '../../foundations/encoding.ts'
 import { MalformedMessageError } from '../../foundations/errors.ts'
 import type { RunStatus } from './task-wasi.ts'
 
 export const computeRunProtocol = '/keynet/compute/run/1'
+export const computeCheckpointProtocol = '/keynet/compute/checkpoint/1'
 
 /** One run, as asked of a provider. */
 export interface RunRequest {
@@ -18,6 +25,10 @@ export interface RunRequest {
   timeoutMs: number
   maxOutputBytes: number
   checkpoint?: Uint8Array
+  /** How often the task should checkpoint (ms of its clock; 0: as it likes). */
+  checkpointEveryMs?: number
+  /** Names the run for checkpoint watches (`runIdBytes` random bytes); absent: not watched. */
+  runId?: Uint8Array
 }
 
 /** One run, as a provider reports it. */
@@ -34,7 +45,7 @@ export interface RunResponse {
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v)
 
 export function encodeRunRequest (r: RunRequest): Uint8Array {
-  return encode({ module: r.module, input: r.input, memoryBytes: r.memoryBytes, timeoutMs: r.timeoutMs, maxOutputBytes: r.maxOutputBytes, checkpoint: r.checkpoint ?? null })
+  return encode({ module: r.module, input: r.input, memoryBytes: r.memoryBytes, timeoutMs: r.timeoutMs, maxOutputBytes: r.maxOutputBytes, checkpoint: r.checkpoint ?? null, checkpointEveryMs: r.checkpointEveryMs ?? 0, runId: r.runId ?? null })
 }
 
 export function decodeRunRequest (bytes: Uint8Array): RunRequest {
@@ -42,7 +53,22 @@ export function decodeRunRequest (bytes: Uint8Array): RunRequest {
   if (!(v.module instanceof Uint8Array) || !(v.input instanceof Uint8Array) || !isInt(v.memoryBytes) || !isInt(v.timeoutMs) || !isInt(v.maxOutputBytes) || !(v.checkpoint === null || v.checkpoint instanceof Uint8Array)) {
     throw new MalformedMessageError('a compute run request needs module, input (bytes), memoryBytes, timeoutMs, maxOutputBytes (integers) and checkpoint (bytes or null)')
   }
-  return { module: v.module, input: v.input, memoryBytes: v.memoryBytes, timeoutMs: v.timeoutMs, maxOutputBytes: v.maxOutputBytes, ...(v.checkpoint === null ? {} : { checkpoint: v.checkpoint }) }
+  // Absent in requests of clients that predate checkpoint watches: 0 and no run id.
+  const everyMs = v.checkpointEveryMs ?? 0
+  const runId = v.runId ?? null
+  if (!isInt(everyMs) || everyMs < 0 || !(runId === null || (runId instanceof Uint8Array && runId.byteLength === runIdBytes))) {
+    throw new MalformedMessageError(`a compute run request's checkpointEveryMs must be a non-negative integer and its runId ${runIdBytes} bytes or null`)
+  }
+  return {
+    module: v.module,
+    input: v.input,
+    memoryBytes: v.memoryBytes,
+    timeoutMs: v.timeoutMs,
+    maxOutputBytes: v.maxOutputBytes,
+    ...(v.checkpoint === null ? {} : { checkpoint: v.checkpoint }),
+    ...(everyMs === 0 ? {} : { checkpointEveryMs: everyMs }),
+    ...(runId === null ? {} : { runId })
+  }
 }
 
 export function encodeRunResponse (r: RunResponse): Uint8Array {
@@ -67,4 +93,40 @@ export function decodeRunResponse (bytes: Uint8Array): RunResponse {
     fuelUsed: v.fuelUsed ?? undefined,
     checkpoint: v.checkpoint ?? undefined
   } as RunResponse
+}
+
+/** Length of a run id. */
+export const runIdBytes = 16
+
+/** "Tell me when run `runId` has a checkpoint newer than number `after`." */
+export interface CheckpointWatch { runId: Uint8Array, after: number }
+
+/**
+ * The answer: the latest checkpoint and its number (1 for the first the task wrote; 0 and no
+ * bytes when none yet), and whether the run has ended (or is unknown to this provider).
+ */
+export interface CheckpointUpdate { seq: number, checkpoint: Uint8Array | undefined, ended: boolean }
+
+export function encodeCheckpointWatch (w: CheckpointWatch): Uint8Array {
+  return encode({ runId: w.runId, after: w.after })
+}
+
+export function decodeCheckpointWatch (bytes: Uint8Array): CheckpointWatch {
+  const v = decode<Record<string, unknown>>(bytes)
+  if (!(v.runId instanceof Uint8Array) || v.runId.byteLength !== runIdBytes || !isInt(v.after) || v.after < 0) {
+    throw new MalformedMessageError(`a checkpoint watch needs runId (${runIdBytes} bytes) and after (a non-negative integer)`)
+  }
+  return { runId: v.runId, after: v.after }
+}
+
+export function encodeCheckpointUpdate (u: CheckpointUpdate): Uint8Array {
+  return encode({ seq: u.seq, checkpoint: u.checkpoint ?? null, ended: u.ended })
+}
+
+export function decodeCheckpointUpdate (bytes: Uint8Array): CheckpointUpdate {
+  const v = decode<Record<string, unknown>>(bytes)
+  if (!isInt(v.seq) || v.seq < 0 || !(v.checkpoint === null || v.checkpoint instanceof Uint8Array) || typeof v.ended !== 'boolean') {
+    throw new MalformedMessageError('a checkpoint update needs seq (a non-negative integer), checkpoint (bytes or null) and ended (a boolean)')
+  }
+  return { seq: v.seq, checkpoint: v.checkpoint ?? undefined, ended: v.ended }
 }

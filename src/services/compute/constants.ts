@@ -24,5 +24,13 @@ export const maxStateWriteBytes = 4 * maxCheckpointBytes
 /** Name of the checkpoint file inside `/state`. */
 export const checkpointFileName = 'checkpoint'
 
+/**
+ * Longest a provider holds a checkpoint watch before answering "nothing new": short enough that
+ * a client notices a provider gone silent, long enough that watching costs a few requests a minute.
+ */
+export const checkpointHoldMs = 5_000
+/** A watch for a run the provider has not started yet is answered after this pause (the run request may still be on its way). */
+export const unknownRunPauseMs = 100
+
 assert.ok(wallTimeoutMultiple >= 2, 'the backstop must not fire before fuel on a machine like the reference')
 assert.ok(maxStateWriteBytes >= 2 * maxCheckpointBytes, 'a checkpoint and its temporary copy must fit')

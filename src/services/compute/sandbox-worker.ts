@@ -16,6 +16,7 @@ export interface WorkerTask {
   maxOutputBytes: number
   seed: Uint8Array
   initialFuel: number | undefined
+  env: Record<string, string>
 }
 
 /** Messages from the worker. */
@@ -39,6 +40,7 @@ function runTask (task: WorkerTask): void {
     maxOutputBytes: task.maxOutputBytes,
     seed: task.seed,
     initialFuel: task.initialFuel,
+    env: task.env,
     onCheckpoint: bytes => {
       const copy = new Uint8Array(bytes) // a fresh buffer of its own, safe to transfer
       post({ kind: 'checkpoint', bytes: copy }, [copy.buffer])

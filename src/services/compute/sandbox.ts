@@ -47,6 +47,11 @@ export interface SandboxRun {
   maxOutputBytes?: number
   /** A checkpoint to resume from: the task finds it at `/state/checkpoint`. */
   checkpoint?: Uint8Array
+  /**
+   * How often the task should write a checkpoint (ms of its clock; 0 or absent: as it likes):
+   * the task finds it in its environment as `KEYNET_CHECKPOINT_EVERY_MS`.
+   */
+  checkpointEveryMs?: number
   /** Called with each checkpoint the task writes (by renaming a file onto `/state/checkpoint`). */
   onCheckpoint?: (bytes: Uint8Array) => void
   /**
@@ -136,6 +141,7 @@ export class Sandbox {
     if (!Number.isSafeInteger(timeoutMs) || timeoutMs <= 0 || timeoutMs > maxTaskTimeoutMs) throw new InvalidTaskError(`timeout must be 1 ms to ${maxTaskTimeoutMs} ms`)
     if (!Number.isSafeInteger(maxOutputBytes) || maxOutputBytes < 0 || maxOutputBytes > maxOutputBytesLimit) throw new InvalidTaskError(`declared output must be 0 to ${maxOutputBytesLimit} bytes`)
     if (run.input.byteLength > maxInputBytes) throw new InvalidTaskError(`the input is ${run.input.byteLength} bytes, over the ${maxInputBytes}-byte limit`)
+    if (run.checkpointEveryMs !== undefined && (!Number.isSafeInteger(run.checkpointEveryMs) || run.checkpointEveryMs < 0 || run.checkpointEveryMs > maxTaskTimeoutMs)) throw new InvalidTaskError(`the checkpoint interval must be 0 to ${maxTaskTimeoutMs} ms`)
     if (run.checkpoint !== undefined && run.checkpoint.byteLength > maxCheckpointBytes) throw new InvalidTaskError(`the checkpoint is over the ${maxCheckpointBytes}-byte limit`)
     run.signal?.throwIfAborted()
 
@@ -152,7 +158,8 @@ export class Sandbox {
         stateDir,
         maxOutputBytes,
         seed: run.seed ?? sha256(sha256(run.module), sha256(run.input)),
-        initialFuel: fuel
+        initialFuel: fuel,
+        env: checkpointEnv(run.checkpointEveryMs)
       }
       const { outcome, startedAt } = await this.runWorker(task, memoryBytes, timeoutMs * wallTimeoutMultiple + wallSlackMs, run)
       const checkpoint = readCheckpoint(stateDir)
@@ -244,6 +251,13 @@ export class Sandbox {
       worker.postMessage(task, run.transferInput === true && whole ? [input.buffer as ArrayBuffer] : [])
     })
   }
+}
+
+/** The environment variable that tells a task its checkpoint interval. */
+export const checkpointEveryEnvName = 'KEYNET_CHECKPOINT_EVERY_MS'
+
+function checkpointEnv (everyMs: number | undefined): Record<string, string> {
+  return everyMs === undefined || everyMs === 0 ? {} : { [checkpointEveryEnvName]: String(everyMs) }
 }
 
 function readCheckpoint (stateDir: string): Uint8Array | undefined {

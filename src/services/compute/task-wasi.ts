@@ -46,6 +46,8 @@ export interface TaskWasiOptions {
   seed: Uint8Array
   /** Fuel the module started with (for the virtual clock); undefined for an uninstrumented module. */
   initialFuel: number | undefined
+  /** The task's environment (the same on every replica): only what the runner sets, e.g. `KEYNET_CHECKPOINT_EVERY_MS`. */
+  env?: Record<string, string>
   onCheckpoint?: (bytes: Uint8Array) => void
 }
 
@@ -101,7 +103,7 @@ export class TaskWasi {
     this.wasi = new WASI({
       version: 'preview1',
       args: ['task'],
-      env: {},
+      env: opts.env ?? {},
       preopens: { '/state': opts.stateDir },
       returnOnExit: true,
       stdin: this.nullFds[0],

@@ -7,6 +7,7 @@ import type { TxBody } from '../../src/core/ledger/types.ts'
 import type { Deal } from '../../src/core/market/deals.ts'
 import { merkleRoot } from '../../src/core/market/merkle.ts'
 import { signReceipt, type Usage } from '../../src/core/market/receipts.ts'
+import { receiptFromJson, receiptToJson } from '../../src/cli/market/receipts.ts'
 import { chainId, expectRejected, leaves, withOffers } from './market-fixture.ts'
 
 const GiB = 2 ** 30
@@ -115,5 +116,15 @@ describe('bandwidth and requests deals paid from client-signed receipts', () => 
     const { dataRoot: _root, segments: _segments, ...compute } = storage as Extract<TxBody, { type: 'deal-open' }>
     expectRejected(m, alice, { ...compute, kind: 'compute' }, at(start, 4000), 'MalformedMessageError', /compute cannot be opened yet/)
     expectRejected(m, alice, { ...storage, kind: 'bandwidth' }, at(start, 5000), 'MalformedMessageError', /names no data root/)
+  })
+
+  it('a receipt passed as JSON (as `keynet deal receipt` prints it) is accepted as signed; a malformed one is refused before sending', () => {
+    const m = withBandwidthDeals()
+    const { nodes, send, block, at, start, receipt, submit, usage } = m
+    const json = JSON.stringify(receiptToJson(receipt('d0', nodes[0]!, 12_345)))
+    assert.deepEqual(block(at(start, 1000), [send(nodes[0]!, submit(nodes[0]!, receiptFromJson(json)))]), [undefined])
+    assert.deepEqual(usage('d0', nodes[0]!), { count: 12_345, settled: 0 })
+    assert.throws(() => receiptFromJson(json.replace(/"sig":"[0-9a-f]{4}/, '"sig":"zz')), /sig must be 64 bytes of hex/)
+    assert.throws(() => receiptFromJson('not json'), /not JSON/)
   })
 })

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { toHex } from '../../src/foundations/bytes.ts'
 import type { KeyPair } from '../../src/foundations/crypto.ts'
-import { marketKey } from '../../src/core/ledger/market/index.ts'
+import { getRecord, marketKey } from '../../src/core/ledger/market/index.ts'
 import type { TxBody } from '../../src/core/ledger/types.ts'
 import type { Deal } from '../../src/core/market/deals.ts'
 import { merkleRoot } from '../../src/core/market/merkle.ts'
@@ -72,6 +72,7 @@ describe('bandwidth and requests deals paid from client-signed receipts', () => 
     const final = deal('d0').escrow
     assert.deepEqual(final, { deposited: 180, paid: 20 + 30, refunded: 130, held: 0 })
     assert.deepEqual(usage('d0', n0), { count: 2 * GiB, settled: 2 * GiB })
+    assert.deepEqual(getRecord(view(), toHex(addr(n0))), { periods: [], earned: 20 }, 'receipts pay but build no reputation (the client alone signs them)')
     // The deal is over: no more receipts.
     expectRejected(m, n0, submit(n0, receipt('d0', n0, 2 * GiB + 1)), at(start + 4, 2000), 'OutOfWindowError', /fully settled/)
   })

@@ -6,7 +6,7 @@ import { emptyUsage, isUsageKind, settleUsagePeriod, type Usage } from '../../..
 import { settlePeriod } from '../../../market/settlement.ts'
 import { getProvider } from '../../providers.ts'
 import { marketKey } from '../keys.ts'
-import { applySlash, credit, getDeal, periodOf, recordPeriod, setDeal } from '../market-state.ts'
+import { applySlash, credit, getDeal, periodOf, recordEarnings, recordPeriod, setDeal } from '../market-state.ts'
 import type { MarketHandler } from './context.ts'
 import { takePlacement } from './placements.ts'
 
@@ -48,7 +48,7 @@ export const settle: MarketHandler<'settle'> = (ctx, body) => {
     const s = settleUsagePeriod(deal, period, provider => ctx.state.entry<Usage>(marketKey.usage(deal.id, provider)) ?? emptyUsage())
     for (const p of s.payments) {
       credit(ctx.state, p.provider, p.amount)
-      recordPeriod(ctx.state, p.provider, period, 'pass', p.amount)
+      recordEarnings(ctx.state, p.provider, p.amount)
     }
     for (const u of s.usage) ctx.state.setEntry(marketKey.usage(deal.id, u.provider), u.usage)
     credit(ctx.state, deal.client, s.refunded)

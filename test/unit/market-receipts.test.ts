@@ -7,6 +7,7 @@ import type { TxBody } from '../../src/core/ledger/types.ts'
 import type { Deal } from '../../src/core/market/deals.ts'
 import { merkleRoot } from '../../src/core/market/merkle.ts'
 import { signReceipt, type Usage } from '../../src/core/market/receipts.ts'
+import { dealView } from '../../src/edges/api/market-routes.ts'
 import { receiptFromJson, receiptToJson } from '../../src/cli/market/receipts.ts'
 import { chainId, expectRejected, leaves, withOffers } from './market-fixture.ts'
 
@@ -125,6 +126,8 @@ describe('bandwidth and requests deals paid from client-signed receipts', () => 
     const json = JSON.stringify(receiptToJson(receipt('d0', nodes[0]!, 12_345)))
     assert.deepEqual(block(at(start, 1000), [send(nodes[0]!, submit(nodes[0]!, receiptFromJson(json)))]), [undefined])
     assert.deepEqual(usage('d0', nodes[0]!), { count: 12_345, settled: 0 })
+    const shown = dealView(m.deal('d0'), m.view())
+    assert.deepEqual(shown.slots.map(s => s.holder?.usage), [{ count: 12_345, settled: 0 }, { count: 0, settled: 0 }, { count: 0, settled: 0 }], 'the API shows each holder\'s receipted usage')
     assert.throws(() => receiptFromJson(json.replace(/"sig":"[0-9a-f]{4}/, '"sig":"zz')), /sig must be 64 bytes of hex/)
     assert.throws(() => receiptFromJson('not json'), /not JSON/)
   })

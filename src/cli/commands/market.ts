@@ -186,7 +186,7 @@ export function describeDeal (d: DealView): string {
     `deal ${d.id} (${d.status}): ${d.kind}, ${d.units} units × ${d.periods} periods from period ${d.startPeriod}, ${settled} settled${d.cid === undefined ? '' : `, content ${d.cid}`}`,
     `  policy   ${d.policy.replicas} providers in ${d.policy.regions} regions under distinct operators`,
     `  escrow   deposited ${d.escrow.deposited} = paid ${d.escrow.paid} + refunded ${d.escrow.refunded} + held ${d.escrow.held}`,
-    ...d.slots.map((s, i) => `  slot ${i}   ${s.holder === undefined ? 'vacant (awaiting replacement)' : `${s.holder.provider.slice(0, 12)}… ${s.holder.region} since ${s.holder.since}${s.holder.failures.length > 0 ? `, failed ${s.holder.failures.length}` : ''}`}  price ${s.price}`)
+    ...d.slots.map((s, i) => `  slot ${i}   ${s.holder === undefined ? 'vacant (awaiting replacement)' : `${s.holder.provider.slice(0, 12)}… ${s.holder.region} since ${s.holder.since}${s.holder.failures.length > 0 ? `, failed ${s.holder.failures.length}` : ''}${s.holder.usage === undefined ? '' : `, receipted ${s.holder.usage.count} (paid for ${s.holder.usage.settled})`}`}  price ${s.price}`)
   ].join('\n')
 }
 

@@ -4,9 +4,9 @@ import { toHex } from '../../src/foundations/bytes.ts'
 import type { KeyPair } from '../../src/foundations/crypto.ts'
 import { getRecord, marketKey } from '../../src/core/ledger/market/index.ts'
 import type { TxBody } from '../../src/core/ledger/types.ts'
-import type { Deal } from '../../src/core/market/deals.ts'
+import { openDeal, type Deal } from '../../src/core/market/deals.ts'
 import { merkleRoot } from '../../src/core/market/merkle.ts'
-import { signReceipt, type Usage } from '../../src/core/market/receipts.ts'
+import { settleUsagePeriod, signReceipt, type Usage } from '../../src/core/market/receipts.ts'
 import { dealView } from '../../src/edges/api/market-routes.ts'
 import { receiptFromJson, receiptToJson } from '../../src/cli/market/receipts.ts'
 import { chainId, expectRejected, leaves, withOffers } from './market-fixture.ts'
@@ -130,5 +130,21 @@ describe('bandwidth and requests deals paid from client-signed receipts', () => 
     assert.deepEqual(shown.slots.map(s => s.holder?.usage), [{ count: 12_345, settled: 0 }, { count: 0, settled: 0 }, { count: 0, settled: 0 }], 'the API shows each holder\'s receipted usage')
     assert.throws(() => receiptFromJson(json.replace(/"sig":"[0-9a-f]{4}/, '"sig":"zz')), /sig must be 64 bytes of hex/)
     assert.throws(() => receiptFromJson('not json'), /not JSON/)
+  })
+
+  it('requests deals: the pure rule pays per 1,000 requests, at most the units per period, and keeps escrow in = paid + refunded + held', () => {
+    const holders = [{ provider: 'aa', group: 'g1', region: 'eu', price: 7 }, { provider: 'bb', group: 'g2', region: 'us', price: 9 }]
+    let deal = openDeal({ id: 'd9', client: 'cc', kind: 'requests', units: 3, policy: { replicas: 2, regions: 2 }, startPeriod: 10, periods: 2, holders, escrow: (7 + 9) * 3 * 2 })
+    const usage = new Map<string, Usage>([['aa', { count: 4_500, settled: 0 }]])
+    const first = settleUsagePeriod(deal, 10, p => usage.get(p) ?? { count: 0, settled: 0 })
+    assert.deepEqual(first.payments, [{ provider: 'aa', amount: 21 }], '3,000 requests at most a period, at 7 per 1,000')
+    assert.equal(first.refunded, 27)
+    assert.deepEqual(first.usage, [{ provider: 'aa', usage: { count: 4_500, settled: 3_000 } }])
+    deal = first.deal
+    usage.set('aa', first.usage[0]!.usage)
+    const second = settleUsagePeriod(deal, 11, p => usage.get(p) ?? { count: 0, settled: 0 })
+    assert.deepEqual(second.payments, [{ provider: 'aa', amount: 10 }], '⌊4,500 × 7 ÷ 1,000⌋ − 21')
+    assert.deepEqual(second.deal.escrow, { deposited: 96, paid: 31, refunded: 65, held: 0 })
+    assert.throws(() => settleUsagePeriod(second.deal, 12, () => ({ count: 0, settled: 0 })), { name: 'ReplayedError' })
   })
 })

@@ -1,103 +1,15 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { toHex } from '../../src/foundations/bytes.ts'
-import { addressOf, generateKeyPair, type KeyPair } from '../../src/foundations/crypto.ts'
-import { buildBlock, genesisChain, type ChainState } from '../../src/core/ledger/chain.ts'
-import { marketKey, periodAt, type OfferEntry } from '../../src/core/ledger/market/index.ts'
-import { endorseProvider } from '../../src/core/ledger/providers.ts'
-import { StateView } from '../../src/core/ledger/state.ts'
+import type { KeyPair } from '../../src/foundations/crypto.ts'
+import { marketKey, type OfferEntry } from '../../src/core/ledger/market/index.ts'
 import type { TxBody } from '../../src/core/ledger/types.ts'
-import { auditSeed, challengeIndices, signAuditStatement, type AuditOutcome } from '../../src/core/market/audit.ts'
-import { auditSegmentBytes, maxAnswersPerTx, minOperatorStake, settlementPeriodMs } from '../../src/core/market/constants.ts'
+import { auditSeed, challengeIndices } from '../../src/core/market/audit.ts'
+import { maxAnswersPerTx } from '../../src/core/market/constants.ts'
 import type { Deal } from '../../src/core/market/deals.ts'
-import { leafHash, merklePath, merkleRoot, segmentsOf } from '../../src/core/market/merkle.ts'
+import { merklePath, merkleRoot } from '../../src/core/market/merkle.ts'
 import type { Stake } from '../../src/core/market/stake.ts'
-import { testGenesis, tx } from './ledger-helpers.ts'
-
-const chainId = 'keynet-test'
-const regions = ['eu-west', 'us-east', 'eu-west', 'ap-south', 'us-east', 'eu-west']
-const content = new Uint8Array(40 * auditSegmentBytes).map((_, i) => (Math.imul(i + 1, 2654435761) >>> 19) & 255)
-const leaves = segmentsOf(content, auditSegmentBytes).map(leafHash)
-const segments = segmentsOf(content, auditSegmentBytes)
-
-/** A small market: six provider nodes, node 5 run by node 0's operator; every key funded. */
-function market () {
-  const { genesis, alice, bob, validator } = testGenesis()
-  const nodes = regions.map(() => generateKeyPair())
-  const operators = [0, 1, 2, 3, 4].map(() => generateKeyPair())
-  const operatorOf = (i: number): KeyPair => operators[i === 5 ? 0 : i]!
-  for (const k of [...nodes, ...operators]) genesis.accounts.push({ address: addressOf(k.publicKey), balance: 1_000_000 })
-  const nonces = new Map<string, number>()
-  let chain: ChainState = genesisChain(genesis)
-  const total = (): number => {
-    const view = new StateView(chain.state)
-    const balances = genesis.accounts.reduce((a, x) => a + view.account(x.address).balance, 0) + view.account(addressOf(validator.publicKey)).balance
-    const stakes = operators.reduce((a, o) => a + (view.entry<Stake>(marketKey.stake(toHex(addressOf(o.publicKey))))?.amount ?? 0), 0)
-    const seq = view.entry<number>(marketKey.dealSeq) ?? 0
-    let held = 0
-    for (let i = 0; i < seq; i++) held += view.entry<Deal>(marketKey.deal(`d${i}`))!.escrow.held
-    return balances + stakes + held + (view.entry<number>(marketKey.burnt) ?? 0)
-  }
-  const send = (key: KeyPair, body: TxBody): Uint8Array => {
-    const id = toHex(key.publicKey)
-    const nonce = nonces.get(id) ?? 0
-    nonces.set(id, nonce + 1)
-    return tx(key, nonce, body)
-  }
-  /** Runs one block at `time`; a transaction that fails keeps its nonce used, as on the ledger. */
-  const block = (time: number, txs: Uint8Array[]) => {
-    while (time - chain.time > 60_000) chain = buildBlock(chain, [], chain.time + 60_000, validator.publicKey).chain
-    const built = buildBlock(chain, txs, time, validator.publicKey)
-    assert.equal(built.rejected.length, 0, built.rejected[0]?.error.message)
-    chain = built.chain
-    return built.results.map(r => r.error)
-  }
-  const view = () => new StateView(chain.state)
-  const at = (period: number, offsetMs = 1000): number => period * settlementPeriodMs + offsetMs
-  const p0 = periodAt(genesis.time) + 1
-  const addr = (k: KeyPair): Uint8Array => addressOf(k.publicKey)
-  return { genesis, alice, bob, nodes, operators, operatorOf, send, block, view, at, p0, addr, total, chain: () => chain }
-}
-
-function registered () {
-  const m = market()
-  const { nodes, operators, operatorOf, send, block, at, p0, addr } = m
-  const errors = block(at(p0), [
-    ...nodes.map((n, i) => send(n, { type: 'provider-register', operatorKey: operatorOf(i).publicKey, endorsement: endorseProvider(operatorOf(i).secretKey, chainId, n.publicKey), region: regions[i]!, capacityBytes: 1 << 30, addrs: ['/ip4/127.0.0.1/tcp/1'] })),
-    ...operators.slice(0, 4).map(o => send(o, { type: 'stake', operator: addr(o), amount: 50_000 }))
-  ])
-  assert.deepEqual(errors, errors.map(() => undefined))
-  return m
-}
-
-function withOffers () {
-  const m = registered()
-  const { nodes, operators, send, block, at, p0, addr } = m
-  // Operator 4 stakes just below the minimum, so its node cannot offer yet.
-  const errors = block(at(p0, 2000), [
-    send(operators[4]!, { type: 'stake', operator: addr(operators[4]!), amount: minOperatorStake - 1 }),
-    ...nodes.map(n => send(n, { type: 'offer', kind: 'storage', capacity: 100, price: 10 }))
-  ])
-  assert.equal(errors[0], undefined)
-  assert.equal(errors[5]?.name, 'InsufficientStakeError')
-  assert.deepEqual([1, 2, 3, 4, 6].map(i => errors[i]), [undefined, undefined, undefined, undefined, undefined])
-  return m
-}
-
-function withDeal () {
-  const m = withOffers()
-  const { alice, nodes, send, block, at, p0, addr } = m
-  const body: TxBody = { type: 'deal-open', kind: 'storage', units: 2, periods: 3, replicas: 3, regions: 2, providers: [addr(nodes[0]!), addr(nodes[1]!), addr(nodes[2]!)], escrow: 3 * 10 * 2 * 3, dataRoot: merkleRoot(leaves), segments: leaves.length }
-  const errors = block(at(p0, 3000), [send(alice, body)])
-  assert.equal(errors[0], undefined)
-  const deal = m.view().entry<Deal>(marketKey.deal('d0'))!
-  return { ...m, deal, start: deal.startPeriod }
-}
-
-function signed (auditor: KeyPair, dealId: string, provider: Uint8Array, period: number, outcome: AuditOutcome) {
-  const statement = { dealId, provider: toHex(provider), period, outcome, latencyMs: 40 }
-  return { dealId, provider, period, outcome, latencyMs: 40, auditor: auditor.publicKey, sig: signAuditStatement(auditor.secretKey, chainId, statement) }
-}
+import { expectRejected, leaves, registered, segments, signed, withDeal, withOffers } from './market-fixture.ts'
 
 describe('market transactions on the ledger', () => {
   it('offers: negative, absurd and gouging prices are rejected with clear errors and move nothing', () => {
@@ -244,5 +156,24 @@ describe('market transactions on the ledger', () => {
     assert.equal(groups[0], groups[1])
     const refused = block(at(p0, 3000), [send(alice, { type: 'deal-open', kind: 'storage', units: 1, periods: 1, replicas: 3, regions: 2, providers: [addr(nodes[1]!), addr(nodes[3]!), addr(nodes[4]!)], escrow: 30, dataRoot: merkleRoot(leaves), segments: leaves.length })])
     assert.equal(refused[0]?.name, 'PolicyNotMetError')
+  })
+})
+
+describe('bad input to storage deals moves nothing', () => {
+  it('a wrong Merkle path, a late answer, a settlement by a stranger and a deal with too little escrow are rejected; only the fee moves', () => {
+    const m = withDeal()
+    const { alice, bob, nodes, send, block, at, view, addr, deal, start } = m
+    block(at(start + 1), [send(bob, { type: 'market-tick' })])
+    const beacon = view().entry<Uint8Array>(marketKey.beacon(start))!
+    const index = challengeIndices(auditSeed(beacon, deal.id, start), leaves.length)[0]!
+    const answer = { index, segment: segments[index]!, path: merklePath(leaves, index) }
+    const wrongPath = { ...answer, path: merklePath(leaves, (index + 1) % leaves.length) }
+    expectRejected(m, nodes[0]!, { type: 'audit-answer', dealId: deal.id, period: start, answers: [wrongPath] }, at(start + 1, 2000), 'WrongProofError', /do not prove leaf/)
+    expectRejected(m, nodes[0]!, { type: 'audit-answer', dealId: deal.id, period: start, answers: [{ ...answer, segment: segments[(index + 1) % leaves.length]! }] }, at(start + 1, 3000), 'WrongProofError', /do not prove leaf/)
+    expectRejected(m, nodes[0]!, { type: 'audit-answer', dealId: deal.id, period: start, answers: [answer] }, at(start + 2, 1000), 'OutOfWindowError', /answer deadline of period/)
+    expectRejected(m, bob, { type: 'settle', items: [{ dealId: deal.id, period: start }] }, at(start + 2, 2000), 'NotAuthorisedError', /neither the client nor a holder.*may not settle/)
+    expectRejected(m, nodes[3]!, { type: 'settle', items: [{ dealId: deal.id, period: start }] }, at(start + 2, 3000), 'NotAuthorisedError', /may not settle/)
+    const providers = [addr(nodes[0]!), addr(nodes[1]!), addr(nodes[2]!)]
+    expectRejected(m, alice, { type: 'deal-open', kind: 'storage', units: 2, periods: 3, replicas: 3, regions: 2, providers, escrow: 179, dataRoot: merkleRoot(leaves), segments: leaves.length }, at(start + 2, 4000), 'InsufficientEscrowError', /escrow 179 does not cover 180/)
   })
 })

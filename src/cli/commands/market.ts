@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { toHex } from '../../foundations/bytes.ts'
 import { addressOf, type KeyPair } from '../../foundations/crypto.ts'
@@ -13,6 +13,9 @@ import type { DealView, OfferView } from '../../edges/api/market-routes.ts'
 import { loadOrCreateNodeKey } from '../../node/node-key.ts'
 import { CliContext, parseAddressArg, type GlobalOptions } from '../context.ts'
 import { openDeal } from '../market/open-deal.ts'
+import { receiptFromJson, receiptToJson } from '../market/receipts.ts'
+import { signReceipt } from '../../core/market/receipts.ts'
+import { maxReceiptsPerTx } from '../../core/market/constants.ts'
 import { openClient } from './content.ts'
 import { positive } from '../args.ts'
 
@@ -54,6 +57,19 @@ export function providerMarketCommands (provider: Command, globals: () => Global
       const sent = await sendAsNode(ctx, o.node, { type: 'offer-withdraw', kind: checkKind(o.kind) })
       ctx.print({ provider: sent.from, kind: o.kind, withdrawn: true, height: sent.height }, () => `withdrew the ${o.kind} offer of ${sent.from}`)
     })
+
+  provider.command('submit-receipt')
+    .description("submit the latest client-signed usage receipt of each of a node's bandwidth or requests deals (the node's key signs the transaction)")
+    .requiredOption('--node <dir>', "the provider node's data folder")
+    .argument('<receipts...>', 'receipts as printed by `keynet deal receipt`: JSON, or a file holding it')
+    .addHelpText('after', '\nExample: keynet provider submit-receipt --node ./s1 receipt-d3.json')
+    .action(async (receipts: string[], o: { node: string }) => {
+      const ctx = new CliContext(globals())
+      if (receipts.length > maxReceiptsPerTx) throw new MalformedMessageError(`at most ${maxReceiptsPerTx} receipts per transaction`)
+      const parsed = receipts.map(r => receiptFromJson(r.trimStart().startsWith('{') ? r : readFileSync(r, 'utf8')))
+      const sent = await sendAsNode(ctx, o.node, { type: 'receipt', receipts: parsed })
+      ctx.print({ provider: sent.from, receipts: parsed.map(receiptToJson), height: sent.height }, () => parsed.map(r => `accepted: deal ${r.dealId} counts ${r.count} for ${sent.from} (height ${sent.height})`).join('\n'))
+    })
 }
 
 async function sendAsNode (ctx: CliContext, dir: string, body: TxBody): ReturnType<CliContext['send']> {
@@ -93,11 +109,11 @@ export function dealCommands (program: Command, globals: () => GlobalOptions): v
     .requiredOption('--providers <addresses>', 'comma-separated provider addresses (see `keynet market offers`)')
     .option('--kind <kind>', 'storage | bandwidth | requests | compute', 'storage')
     .option('--cid <cid>', 'storage: the pinned content (yours) the deal keeps; its data commitment is computed from the blocks')
-    .option('--units <n>', 'units per provider (storage: GiB)', '1')
+    .option('--units <n>', 'units per provider per period (storage: GiB; bandwidth: GiB; requests: 1,000 requests)', '1')
     .option('--periods <n>', 'settlement periods', '120')
     .option('--replicas <n>', 'providers, under distinct operators, that must hold it')
     .option('--regions <n>', 'distinct regions among them', '1')
-    .addHelpText('after', '\nExample: keynet deal open --cid bafy… --providers 49e4…,d9a1…,c3f9… --periods 120 --regions 3')
+    .addHelpText('after', '\nExamples:\n  keynet deal open --cid bafy… --providers 49e4…,d9a1…,c3f9… --periods 120 --regions 3\n  keynet deal open --kind bandwidth --units 10 --providers 49e4…,d9a1… --periods 60   (paid from your receipts: keynet deal receipt)')
     .action(async (o: { providers: string, kind: string, cid?: string, units: string, periods: string, replicas?: string, regions: string }) => {
       const ctx = new CliContext(globals())
       const kind: ResourceKind = checkKind(o.kind)
@@ -114,6 +130,24 @@ export function dealCommands (program: Command, globals: () => GlobalOptions): v
         ...(commitment ?? {})
       })
       ctx.print(opened, () => describeDeal(opened))
+    })
+
+  deal.command('receipt')
+    .description('sign a usage receipt for a provider of your bandwidth or requests deal: everything it has served you so far in the deal; prints it as JSON for the provider to submit')
+    .requiredOption('--deal <id>', 'the deal, e.g. d3')
+    .requiredOption('--provider <address>', 'the provider the receipt pays')
+    .requiredOption('--count <n>', 'bytes (bandwidth) or requests (requests) served so far in the deal: cumulative, never lower than a receipt you signed before')
+    .addHelpText('after', '\nExample: keynet deal receipt --deal d3 --provider 49e4… --count 1073741824 > receipt-d3.json')
+    .action(async (o: { deal: string, provider: string, count: string }) => {
+      const ctx = new CliContext(globals())
+      const api = ctx.api()
+      const [{ key }, genesis] = await Promise.all([ctx.signer(), ctx.trustedGenesis(api)])
+      const count = Number(o.count)
+      if (!Number.isSafeInteger(count) || count < 1) throw new MalformedMessageError('--count must be a positive whole number')
+      const provider = parseAddressArg(o.provider)
+      const sig = signReceipt(key.secretKey, genesis.chainId, { dealId: o.deal, provider: toHex(provider), count })
+      const receipt = receiptToJson({ dealId: o.deal, provider, count, client: key.publicKey, sig })
+      process.stdout.write(`${JSON.stringify(receipt)}\n`)
     })
 
   deal.command('show [id]')
@@ -152,7 +186,7 @@ export function describeDeal (d: DealView): string {
     `deal ${d.id} (${d.status}): ${d.kind}, ${d.units} units × ${d.periods} periods from period ${d.startPeriod}, ${settled} settled${d.cid === undefined ? '' : `, content ${d.cid}`}`,
     `  policy   ${d.policy.replicas} providers in ${d.policy.regions} regions under distinct operators`,
     `  escrow   deposited ${d.escrow.deposited} = paid ${d.escrow.paid} + refunded ${d.escrow.refunded} + held ${d.escrow.held}`,
-    ...d.slots.map((s, i) => `  slot ${i}   ${s.holder === undefined ? 'vacant (awaiting replacement)' : `${s.holder.provider.slice(0, 12)}… ${s.holder.region} since ${s.holder.since}${s.holder.failures.length > 0 ? `, failed ${s.holder.failures.length}` : ''}`}  price ${s.price}`)
+    ...d.slots.map((s, i) => `  slot ${i}   ${s.holder === undefined ? 'vacant (awaiting replacement)' : `${s.holder.provider.slice(0, 12)}… ${s.holder.region} since ${s.holder.since}${s.holder.failures.length > 0 ? `, failed ${s.holder.failures.length}` : ''}${s.holder.usage === undefined ? '' : `, receipted ${s.holder.usage.count} (paid for ${s.holder.usage.settled})`}`}  price ${s.price}`)
   ].join('\n')
 }
 

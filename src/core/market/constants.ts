@@ -82,6 +82,8 @@ export const probationPeriods = 5
 export const minSelectableScoreBps = 4_000
 /** Settlement items (deal, period) in one settle transaction: the batching that keeps ledger load small. */
 export const maxSettleItems = 256
+/** Usage receipts in one receipt transaction: a provider submits the latest receipt of each of its deals in one go. */
+export const maxReceiptsPerTx = 64
 /** Audit results in one audit-result transaction. */
 export const maxAuditResultsPerTx = 256
 /** Settled periods kept in a provider's ledger record: enough for its reputation (older ones have decayed to little) at a bounded size. */

@@ -17,3 +17,5 @@ export class OutOfWindowError extends errorWithStatus(409) {}
 export class WrongProofError extends errorWithStatus(422) {}
 /** An operator without enough stake for what it tries. */
 export class InsufficientStakeError extends errorWithStatus(402) {}
+/** A usage receipt counting more than its deal could ever pay for. */
+export class ReceiptOverCapError extends errorWithStatus(422) {}

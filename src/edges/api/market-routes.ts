@@ -13,6 +13,7 @@ import { dealEnded, type Deal } from '../../core/market/deals.ts'
 import { checkKind, resourceKinds, unitOf } from '../../core/market/kinds.ts'
 import { freeCapacity } from '../../core/market/offers.ts'
 import type { PriceState } from '../../core/market/pricing.ts'
+import { emptyUsage, isUsageKind, type Usage } from '../../core/market/receipts.ts'
 import { score } from '../../core/market/reputation.ts'
 import type { LedgerNode } from '../../services/ledger/ledger-node.ts'
 import type { Route } from './http-server.ts'
@@ -55,7 +56,7 @@ export interface DealView {
   dataRoot?: string
   segments?: number
   escrow: { deposited: number, paid: number, refunded: number, held: number }
-  slots: Array<{ price: number, holder?: { provider: string, group: string, region: string, since: number, failures: number[] } }>
+  slots: Array<{ price: number, holder?: { provider: string, group: string, region: string, since: number, failures: number[], usage?: Usage } }>
 }
 
 export interface StakeView { operator: string, group: string, amount: number, sources: string[], slashed: number }
@@ -97,10 +98,11 @@ export function marketRoutes (ledger: LedgerNode): Route[] {
           (client === undefined || d.client === client) &&
           (provider === undefined || d.slots.some(s => s.holder?.provider === provider)) &&
           (cid === undefined || d.cid === cid))
-        return { deals: deals.map(dealView) }
+        const view = ledger.view()
+        return { deals: deals.map(d => dealView(d, view)) }
       }
     },
-    { method: 'GET', path: '/v1/market/deals/:id', handler: ({ params }): DealView => dealView(getDeal(ledger.view(), params.id ?? '')) },
+    { method: 'GET', path: '/v1/market/deals/:id', handler: ({ params }): DealView => { const view = ledger.view(); return dealView(getDeal(view, params.id ?? ''), view) } },
     {
       method: 'GET',
       path: '/v1/market/stakes/:operator',
@@ -169,7 +171,12 @@ function listDeals (view: StateView): Deal[] {
   return out
 }
 
-export function dealView (d: Deal): DealView {
+/** A deal as the API shows it; with the ledger `view`, a bandwidth or requests deal shows each holder's receipted usage. */
+export function dealView (d: Deal, view?: StateView): DealView {
+  const usage = (provider: string): { usage?: Usage } => {
+    if (view === undefined || !isUsageKind(d.kind)) return {}
+    return { usage: view.entry<Usage>(marketKey.usage(d.id, provider)) ?? emptyUsage() }
+  }
   return {
     id: d.id,
     client: d.client,
@@ -184,7 +191,7 @@ export function dealView (d: Deal): DealView {
     ...(d.dataRoot === undefined ? {} : { dataRoot: toHex(d.dataRoot) }),
     ...(d.segments === undefined ? {} : { segments: d.segments }),
     escrow: d.escrow,
-    slots: d.slots.map(s => ({ price: s.price, ...(s.holder === undefined ? {} : { holder: { provider: s.holder.provider, group: s.holder.group, region: s.holder.region, since: s.holder.since, failures: s.holder.failures } }) }))
+    slots: d.slots.map(s => ({ price: s.price, ...(s.holder === undefined ? {} : { holder: { provider: s.holder.provider, group: s.holder.group, region: s.holder.region, since: s.holder.since, failures: s.holder.failures, ...usage(s.holder.provider) } }) }))
   }
 }
 

@@ -2,10 +2,10 @@
 import { MalformedMessageError } from '../../../foundations/errors.ts'
 import * as shape from '../../../foundations/shape.ts'
 import { auditOutcomes, type AuditOutcome } from '../../market/audit.ts'
-import { maxAnswersPerTx, maxAuditResultsPerTx, maxDealProviders, maxSettleItems, auditSegmentBytes } from '../../market/constants.ts'
+import { maxAnswersPerTx, maxAuditResultsPerTx, maxDealProviders, maxReceiptsPerTx, maxSettleItems, auditSegmentBytes } from '../../market/constants.ts'
 import { checkKind } from '../../market/kinds.ts'
 import { checkCidString } from '../providers.ts'
-import { marketTxTypes, type MarketTxBody, type MarketTxType, type SignedAuditResult } from './types.ts'
+import { marketTxTypes, type MarketTxBody, type MarketTxType, type SignedAuditResult, type SignedReceipt } from './types.ts'
 
 const maxDealIdChars = 24
 /** Hashes in a Merkle path: enough for maxDealSegments leaves. */
@@ -65,6 +65,9 @@ export function checkMarketBody (type: MarketTxType, b: Record<string, unknown>)
           }
         })
       }
+    case 'receipt':
+      shape.onlyKeys(b, type, ['type', 'receipts'])
+      return { type, receipts: shape.list(b.receipts, 'receipts', maxReceiptsPerTx).map((r, i) => receipt(r, `receipts[${i}]`)) }
     case 'settle':
       shape.onlyKeys(b, type, ['type', 'items'])
       return {
@@ -101,6 +104,18 @@ function auditResult (v: unknown, field: string): SignedAuditResult {
     outcome: outcome as AuditOutcome,
     latencyMs: shape.uint(r.latencyMs, `${field}.latencyMs`),
     auditor: shape.bytes(r.auditor, `${field}.auditor`, 32),
+    sig: shape.bytes(r.sig, `${field}.sig`, 64)
+  }
+}
+
+function receipt (v: unknown, field: string): SignedReceipt {
+  const r = shape.record(v, field)
+  shape.onlyKeys(r, field, ['dealId', 'provider', 'count', 'client', 'sig'])
+  return {
+    dealId: shape.str(r.dealId, `${field}.dealId`, maxDealIdChars),
+    provider: shape.bytes(r.provider, `${field}.provider`, 20),
+    count: shape.uint(r.count, `${field}.count`),
+    client: shape.bytes(r.client, `${field}.client`, 32),
     sig: shape.bytes(r.sig, `${field}.sig`, 64)
   }
 }

@@ -10,6 +10,7 @@ import { dealReplace } from './handlers/deal-replace.ts'
 import { marketTick } from './handlers/market-tick.ts'
 import { offerWithdraw } from './handlers/offer-withdraw.ts'
 import { offer } from './handlers/offer.ts'
+import { receipt } from './handlers/receipt.ts'
 import { settle } from './handlers/settle.ts'
 import { stake } from './handlers/stake.ts'
 import type { MarketTxBody } from './types.ts'
@@ -17,7 +18,7 @@ import type { MarketTxBody } from './types.ts'
 export { checkMarketBody, isMarketTxType } from './decode.ts'
 export { marketKey } from './keys.ts'
 export { periodAt, periodMsOf, getDeal, getOffer, getStake, getShares, getRecord, groupOf, reputationOf, auditorCandidates } from './market-state.ts'
-export type { MarketTxBody, OfferEntry, SharesEntry, SignedAuditResult, AnswerItem, ProviderRecord } from './types.ts'
+export type { MarketTxBody, OfferEntry, SharesEntry, SignedAuditResult, SignedReceipt, AnswerItem, ProviderRecord } from './types.ts'
 
 export function runMarketBody (ctx: TxContext, body: MarketTxBody): void {
   switch (body.type) {
@@ -27,6 +28,7 @@ export function runMarketBody (ctx: TxContext, body: MarketTxBody): void {
     case 'deal-open': return dealOpen(ctx, body)
     case 'audit-result': return auditResult(ctx, body)
     case 'audit-answer': return auditAnswer(ctx, body)
+    case 'receipt': return receipt(ctx, body)
     case 'settle': return settle(ctx, body)
     case 'deal-replace': return dealReplace(ctx, body)
     case 'market-tick': return marketTick(ctx, body)

@@ -13,6 +13,8 @@ export const marketKey = {
   dealSeq: 'mkt/deal-seq',
   deal: (id: string): string => `mkt/deal/${id}`,
   evidence: (dealId: string, provider: string, period: number): string => `mkt/evidence/${dealId}/${provider}/${period}`,
+  /** A provider's receipted and settled usage in a bandwidth or requests deal (`Usage`). */
+  usage: (dealId: string, provider: string): string => `mkt/usage/${dealId}/${provider}`,
   beacon: (period: number): string => `mkt/beacon/${period}`,
   /** A provider's recent audited periods and its earnings (`ProviderRecord`). */
   record: (provider: string): string => `mkt/record/${provider}`,

@@ -167,6 +167,15 @@ export function recordPeriod (state: StateView, provider: string, period: number
   state.setEntry(marketKey.record(provider), { periods: periods.slice(-maxRecordedPeriods), earned: r.earned + earned })
 }
 
+/**
+ * Adds earnings to a provider's record without a period outcome: usage receipts are signed by the
+ * client alone, who could sign them for its own provider, so they pay but build no reputation.
+ */
+export function recordEarnings (state: StateView, provider: string, earned: number): void {
+  const r = getRecord(state, provider)
+  state.setEntry(marketKey.record(provider), { ...r, earned: r.earned + earned })
+}
+
 /** A provider's reputation as of `period`, replayed from its record (decay is applied here, on read). */
 export function reputationOf (record: ProviderRecord, period: number): Reputation {
   let r = newReputation(record.periods[0]?.[0] ?? period)

@@ -16,6 +16,18 @@ export interface SignedAuditResult {
   sig: Uint8Array
 }
 
+/** A client-signed usage receipt, as a provider submits it (batched) in a receipt transaction. */
+export interface SignedReceipt {
+  dealId: string
+  /** The provider served (it must be the submitter). */
+  provider: Uint8Array
+  /** Bytes (bandwidth) or requests (requests) served in the deal so far. */
+  count: number
+  /** The client's public key; its address must be the deal's client. */
+  client: Uint8Array
+  sig: Uint8Array
+}
+
 export interface AnswerItem { index: number, segment: Uint8Array, path: Uint8Array[] }
 
 export type MarketTxBody =
@@ -29,6 +41,8 @@ export type MarketTxBody =
   | { type: 'audit-result', results: SignedAuditResult[] }
   /** A holder answers its own challenge on the ledger (part of it: up to maxAnswersPerTx segments). */
   | { type: 'audit-answer', dealId: string, period: number, answers: AnswerItem[] }
+  /** A provider submits the latest client-signed receipt of each of its usage deals (up to maxReceiptsPerTx). */
+  | { type: 'receipt', receipts: SignedReceipt[] }
   | { type: 'settle', items: Array<{ dealId: string, period: number }> }
   /** Fills a vacant slot of a deal with a provider's offer. */
   | { type: 'deal-replace', dealId: string, slot: number, provider: Uint8Array }
@@ -37,7 +51,7 @@ export type MarketTxBody =
 
 export type MarketTxType = MarketTxBody['type']
 
-export const marketTxTypes: readonly MarketTxType[] = ['stake', 'offer', 'offer-withdraw', 'deal-open', 'audit-result', 'audit-answer', 'settle', 'deal-replace', 'market-tick']
+export const marketTxTypes: readonly MarketTxType[] = ['stake', 'offer', 'offer-withdraw', 'deal-open', 'audit-result', 'audit-answer', 'receipt', 'settle', 'deal-replace', 'market-tick']
 
 /** An offer as the ledger keeps it (keyed by provider, so without provider and operator). */
 export type OfferEntry = Omit<Offer, 'provider' | 'operator'>

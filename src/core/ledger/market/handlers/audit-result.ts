@@ -1,6 +1,6 @@
 import { toHex } from '../../../../foundations/bytes.ts'
 import { addressOf } from '../../../../foundations/crypto.ts'
-import { InvalidSignatureError } from '../../../../foundations/errors.ts'
+import { InvalidSignatureError, MalformedMessageError } from '../../../../foundations/errors.ts'
 import { assignAuditors, auditorDraws, auditSeed, verifyAuditStatement, type AuditorCandidate, type AuditStatement } from '../../../market/audit.ts'
 import { holdersOf } from '../../../market/deals.ts'
 import { NotAuthorisedError, OutOfWindowError, ReplayedError } from '../../../market/errors.ts'
@@ -23,6 +23,7 @@ export const auditResult: MarketHandler<'audit-result'> = (ctx, body) => {
   for (const [i, r] of body.results.entries()) {
     const at = `result ${i}`
     const deal = getDeal(ctx.state, r.dealId)
+    if (deal.dataRoot === undefined) throw new MalformedMessageError(`${at}: deal ${deal.id} is a ${deal.kind} deal; it has no audits`)
     const provider = toHex(r.provider)
     if (!holdersOf(deal).some(h => h.provider === provider)) throw new NotAuthorisedError(`${at}: ${provider} does not hold deal ${deal.id}`)
     if (r.period < deal.nextPeriod) throw new ReplayedError(`${at}: period ${r.period} of deal ${deal.id} is already settled`)

@@ -5,6 +5,7 @@ import { maxDealSegments } from '../../../market/constants.ts'
 import { checkPolicyShape, openDeal } from '../../../market/deals.ts'
 import { NotAuthorisedError, PolicyNotMetError } from '../../../market/errors.ts'
 import { marketOf } from '../../../market/kinds.ts'
+import { checkUsageTerms } from '../../../market/receipts.ts'
 import { freeCapacity } from '../../../market/offers.ts'
 import { capAllows } from '../../../market/selection.ts'
 import { requireOfferStake } from '../../../market/stake.ts'
@@ -25,11 +26,14 @@ import { takePlacement } from './placements.ts'
 export const dealOpen: MarketHandler<'deal-open'> = (ctx, body) => {
   const policy = { replicas: body.replicas, regions: body.regions }
   checkPolicyShape(policy)
-  // Only storage has an evidence path on the ledger (audits); a deal of another kind could never pass a period.
-  if (body.kind !== 'storage') throw new MalformedMessageError(`deals of kind ${body.kind} cannot be opened yet: their evidence (client-signed receipts, probes) is not on the ledger; storage deals can`)
+  // Storage is paid against audits, bandwidth and requests against client-signed receipts; compute has no evidence on the ledger yet, so none of its periods could pass.
+  if (body.kind === 'compute') throw new MalformedMessageError('deals of kind compute cannot be opened yet: their evidence is not on the ledger; storage, bandwidth and requests deals can')
   if (body.kind === 'storage') {
     if (body.dataRoot === undefined || body.segments === undefined) throw new MalformedMessageError('a storage deal names its data root and segment count')
     if (body.segments < 1 || body.segments > maxDealSegments) throw new MalformedMessageError(`segments must be 1..${maxDealSegments}`)
+  } else {
+    if (body.dataRoot !== undefined || body.segments !== undefined || body.cid !== undefined) throw new MalformedMessageError(`a ${body.kind} deal is paid from receipts; it names no data root, segments or content`)
+    checkUsageTerms(body.kind, body.units, body.periods)
   }
   if (body.cid !== undefined) {
     const pin = getPin(ctx.state, body.cid)

@@ -23,6 +23,7 @@ import { contentTypeFor } from '../src/core/content/mime.ts'
 import type { DevnetFile } from '../src/node/devnet.ts'
 import { launchChromium, type KeyBrowser } from '../test/e2e/chromium.ts'
 import type { BenchRow } from './ledger.ts'
+import { pct } from './bench-helpers.ts'
 
 /** Options of `browserBench`. */
 export interface BrowserBenchOptions {
@@ -34,10 +35,6 @@ export interface BrowserBenchOptions {
 const cliPath = fileURLToPath(new URL('../bin/keynet.js', import.meta.url))
 const siteDir = fileURLToPath(new URL('../examples/site/', import.meta.url))
 
-function pct (xs: number[], p: number): number {
-  const s = xs.slice().sort((a, b) => a - b)
-  return s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? NaN
-}
 const fmt = (x: number): string => x.toLocaleString('en-US', { minimumFractionDigits: 1, maximumFractionDigits: 1 })
 const p50p99 = (xs: number[]): string => `${fmt(pct(xs, 0.5))} / ${fmt(pct(xs, 0.99))} ms`
 

@@ -39,6 +39,7 @@ import { createP2PHost, type P2PHost } from '../src/services/p2p/index.ts'
 import { TaskWasi } from '../src/services/compute/task-wasi.ts'
 import { buildExamples, irisLikeCsv } from '../scripts/build-examples.ts'
 import type { BenchRow } from './ledger.ts'
+import { pct } from './bench-helpers.ts'
 
 const MiB = 1024 * 1024
 
@@ -53,10 +54,6 @@ function median (xs: number[]): number {
   return s[Math.floor(s.length / 2)] as number
 }
 
-function pct (xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.min(s.length - 1, Math.floor(s.length * p))] as number
-}
 
 async function timed (fn: () => Promise<unknown> | unknown): Promise<number> {
   const t = performance.now()

@@ -26,6 +26,7 @@ import type { DevnetFile } from '../src/node/devnet.ts'
 import { connect } from '../src/sdk/index.ts'
 import { importLocal, scanLocal } from '../src/services/content/import-fs.ts'
 import type { BenchRow } from './ledger.ts'
+import { pct } from './bench-helpers.ts'
 
 /** Options of `contentBench`. */
 export interface ContentBenchOptions {
@@ -58,10 +59,6 @@ const sleep = async (ms: number): Promise<void> => await new Promise(resolve => 
 const mibps = (bytes: number, ms: number): number => (bytes / MiB) / (ms / 1000)
 const fmt = (x: number, digits = 0): string => x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
 
-function pct (xs: number[], p: number): number {
-  const s = xs.slice().sort((a, b) => a - b)
-  return s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? NaN
-}
 
 /** Every child process this bench starts, so the finally block can end the ones still running. */
 const children = new Set<ChildProcess>()

@@ -21,7 +21,7 @@
  *
  * Run alone: `node bench/dns.ts [--quick] [--json]`; `bench/run.ts` calls `dnsBench`.
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -31,8 +31,8 @@ import { ApiClient } from '../src/edges/api/client.ts'
 import { devAccountKey, readDevnet, type DevnetFile } from '../src/node/devnet.ts'
 import { startFixedResponder } from '../test/fixtures/dns/fixed-responder.ts'
 import type { BenchRow } from './ledger.ts'
+import { pct, keynetSync } from './bench-helpers.ts'
 
-const cli = new URL('../bin/keynet.js', import.meta.url).pathname
 /** A content CID for the names' records: DNS answers carry it; nothing is fetched. */
 const siteCid = 'bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi'
 /** The steady rate latency is measured at: a busy resolver's load, well under saturation. */
@@ -48,16 +48,7 @@ const realtimePriority = 50
 
 interface PerfResult { qps: number, latenciesMs: number[], sent: number, completed: number, rcodes: string }
 
-function keynet (home: string, args: string[]): string {
-  const env: NodeJS.ProcessEnv = { ...process.env, KEYNET_HOME: home }
-  delete env.NODE_TEST_CONTEXT
-  return execFileSync(process.execPath, [cli, ...args], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
-}
 
-function pct (xs: number[], p: number): number {
-  const s = xs.slice().sort((a, b) => a - b)
-  return s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? NaN
-}
 
 const sleep = async (ms: number): Promise<void> => await new Promise(resolve => setTimeout(resolve, ms))
 
@@ -144,7 +135,7 @@ export async function dnsBench (opts: { quick?: boolean, log: (line: string) => 
   const rows: BenchRow[] = []
   try {
     log('bench: starting a devnet of 1 validator and the gateway…')
-    keynet(home, ['devnet', 'up', '--validators', '1', '--storage', '0', '--dns-port', '0'])
+    keynetSync(home, ['devnet', 'up', '--validators', '1', '--storage', '0', '--dns-port', '0'])
     const file = readDevnet(dir) as DevnetFile
     const gateway = file.nodes.find(n => n.roles.includes('gateway'))!
     const dnsPort = Number(gateway.dns!.slice(gateway.dns!.lastIndexOf(':') + 1))
@@ -206,7 +197,7 @@ export async function dnsBench (opts: { quick?: boolean, log: (line: string) => 
     )
   } finally {
     await anchor.close()
-    try { keynet(home, ['devnet', 'down']) } catch {}
+    try { keynetSync(home, ['devnet', 'down']) } catch {}
     rmSync(home, { recursive: true, force: true })
   }
   return rows

@@ -4,7 +4,7 @@
  * catch-up speed, name lookup latency, and light-client proof size and verify time. Prints rows
  * for bench/run.ts; run alone with `node bench/ledger.ts`.
  */
-import { execFileSync } from 'node:child_process'
+
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -17,21 +17,12 @@ import { verifyNameProof } from '../src/core/light-client/verify-name.ts'
 import { ApiClient } from '../src/edges/api/client.ts'
 import { devAccountKey, readDevnet, type DevnetFile } from '../src/node/devnet.ts'
 import { readFileSync } from 'node:fs'
+import { pct, keynetSync } from './bench-helpers.ts'
 
 export interface BenchRow { group: string, metric: string, value: string, target: string, anchor?: string }
 
-const cli = new URL('../bin/keynet.js', import.meta.url).pathname
 
-function keynet (home: string, args: string[]): string {
-  const env: NodeJS.ProcessEnv = { ...process.env, KEYNET_HOME: home }
-  delete env.NODE_TEST_CONTEXT
-  return execFileSync(process.execPath, [cli, ...args], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
-}
 
-function pct (xs: number[], p: number): number {
-  const s = xs.slice().sort((a, b) => a - b)
-  return s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? NaN
-}
 
 /** The measured network: 4 validators and nothing else. */
 const devnetSize = ['--validators', '4', '--storage', '0', '--no-gateway']
@@ -197,7 +188,7 @@ export async function ledgerBench (opts: { registrations: number, log: (line: st
   try {
     opts.log('bench: starting a devnet of 4 validators…')
     // Validators only: storage and gateway nodes follow the chain too and would share the two cores.
-    keynet(home, ['devnet', 'up', ...devnetSize])
+    keynetSync(home, ['devnet', 'up', ...devnetSize])
     const file = readDevnet(dir) as DevnetFile
     const genesis = genesisFromJson(readFileSync(file.genesis, 'utf8'))
     const apis = file.nodes.map(n => new ApiClient(n.api))
@@ -260,7 +251,7 @@ export async function ledgerBench (opts: { registrations: number, log: (line: st
     const after = await apis[0]!.status()
 
     opts.log('bench: catch-up of the restarted validator…')
-    keynet(home, ['devnet', 'up', ...devnetSize])
+    keynetSync(home, ['devnet', 'up', ...devnetSize])
     const revivedNode = readDevnet(dir)!.nodes[3]!
     const revived = new ApiClient(revivedNode.api)
     for (;;) {
@@ -274,7 +265,7 @@ export async function ledgerBench (opts: { registrations: number, log: (line: st
       rows.push({ group: 'sync', metric: `catch-up: ${txs} txs replayed by a restarted validator`, value: `${(Number(txs) / Number(seconds)).toFixed(0)} tx/s`, target: '≥ 5,000 tx/s' })
     }
   } finally {
-    try { keynet(home, ['devnet', 'down']) } catch {}
+    try { keynetSync(home, ['devnet', 'down']) } catch {}
     // With KEYNET_TRACE=1 the nodes log per-block timings; keep their logs for reading.
     if (process.env.KEYNET_TRACE === '1') opts.log(`bench: node logs kept under ${dir}`)
     else rmSync(home, { recursive: true, force: true })

@@ -19,6 +19,9 @@ export function defaultDevnetDir (home = keynetHome()): string {
 }
 
 /** Everything a command needs: the node API, the signer, and how to print. */
+/** Submissions tried with a later nonce when another transaction of the same key took it. */
+const nonceRetries = 5
+
 export class CliContext {
   readonly opts: GlobalOptions
   readonly home: string
@@ -64,8 +67,22 @@ export class CliContext {
     const [account, genesis] = await Promise.all([api.account(address), this.trustedGenesis(api)])
     // Transaction encoding loads every transaction type's codec: only commands that write need it.
     const { encodeSignedTx, signTx, txId } = await import('../core/ledger/tx.ts')
-    const encoded = encodeSignedTx(signTx({ chainId: genesis.chainId, from: key.publicKey, nonce: account.pendingNonce, fee: opts.fee ?? genesis.params.minTxFee, body }, key.secretKey))
-    await api.submitTx(encoded)
+    const sign = (nonce: number): Uint8Array => encodeSignedTx(signTx({ chainId: genesis.chainId, from: key.publicKey, nonce, fee: opts.fee ?? genesis.params.minTxFee, body }, key.secretKey))
+    let nonce = account.pendingNonce
+    let encoded = sign(nonce)
+    // The same key may sign elsewhere at once (a node's own agent, while its operator runs the CLI
+    // with the node's key), and the answering node need not have seen that transaction yet.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await api.submitTx(encoded)
+        break
+      } catch (err) {
+        if ((err as Error).name !== 'BadNonceError' || attempt >= nonceRetries) throw err
+        await new Promise(resolve => setTimeout(resolve, 100 * attempt))
+        nonce = Math.max(nonce + 1, (await api.account(address)).pendingNonce)
+        encoded = sign(nonce)
+      }
+    }
     const id = toHex(txId(encoded))
     const deadline = Date.now() + 30_000
     let status: TxStatusView

@@ -22,27 +22,36 @@ import { CliContext, type GlobalOptions } from '../context.ts'
 import { ProgressBar } from '../progress.ts'
 import { positive } from '../args.ts'
 
-export function contentCommands (program: Command, globals: () => GlobalOptions): void {
-  program.command('publish <path>')
-    .description('publish a folder (a site) or a file: blocks to several providers, then the name points at it')
-    .option('--name <name>', 'the .key name whose content record to set (yours)')
+/** The flags of every command that places content on providers (publish, put, import). */
+export interface PlacementFlags { replicas: string, regions: string, periods: string, deal: boolean }
+
+/** Adds the placement flags: replicas, regions, and the storage deal's length or none. */
+export function withPlacementOptions (command: Command): Command {
+  return command
     .option('--replicas <n>', 'providers that must hold every block', '3')
     .option('--regions <n>', 'distinct regions wanted among them', '3')
     .option('--periods <n>', 'settlement periods the storage deal pays for (escrow = price × GiB × periods per provider)', String(defaultDealPeriods))
     .option('--no-deal', 'pin without opening a storage deal (nobody audits or pays the holders)')
+}
+
+/** The placement flags, checked: `periods` 0 means no deal. */
+export function placementFrom (o: PlacementFlags): { replicas: number, regions: number, periods: number } {
+  return { replicas: positive(o.replicas, '--replicas'), regions: positive(o.regions, '--regions'), periods: o.deal ? positive(o.periods, '--periods') : 0 }
+}
+
+export function contentCommands (program: Command, globals: () => GlobalOptions): void {
+  withPlacementOptions(program.command('publish <path>')
+    .description('publish a folder (a site) or a file: blocks to several providers, then the name points at it')
+    .option('--name <name>', 'the .key name whose content record to set (yours)'))
     .addHelpText('after', '\nPublishing opens a storage deal with the holders: escrow from your account pays each holder per\nsettlement period, only for periods its audits passed. Example: keynet publish ./my-site --name mysite.key --replicas 3 --regions 3')
-    .action(async (path: string, o: { name?: string, replicas: string, regions: string, periods: string, deal: boolean }) => {
-      await upload(new CliContext(globals()), path, { replicas: positive(o.replicas, '--replicas'), regions: positive(o.regions, '--regions'), periods: o.deal ? positive(o.periods, '--periods') : 0, ...(o.name === undefined ? {} : { name: canonicalName(o.name) }) })
+    .action(async (path: string, o: PlacementFlags & { name?: string }) => {
+      await upload(new CliContext(globals()), path, { ...placementFrom(o), ...(o.name === undefined ? {} : { name: canonicalName(o.name) }) })
     })
 
-  program.command('put <file>')
-    .description('store a file (a blob) on several providers; prints its CID')
-    .option('--replicas <n>', 'providers that must hold every block', '3')
-    .option('--regions <n>', 'distinct regions wanted among them', '3')
-    .option('--periods <n>', 'settlement periods the storage deal pays for', String(defaultDealPeriods))
-    .option('--no-deal', 'pin without opening a storage deal')
-    .action(async (file: string, o: { replicas: string, regions: string, periods: string, deal: boolean }) => {
-      await upload(new CliContext(globals()), file, { replicas: positive(o.replicas, '--replicas'), regions: positive(o.regions, '--regions'), periods: o.deal ? positive(o.periods, '--periods') : 0 })
+  withPlacementOptions(program.command('put <file>')
+    .description('store a file (a blob) on several providers; prints its CID'))
+    .action(async (file: string, o: PlacementFlags) => {
+      await upload(new CliContext(globals()), file, placementFrom(o))
     })
 
   program.command('get <target>')
@@ -134,7 +143,7 @@ export function contentCommands (program: Command, globals: () => GlobalOptions)
 }
 
 /** Periods a publish's storage deal runs by default: an hour of 30 s periods. */
-export const defaultDealPeriods = 120
+const defaultDealPeriods = 120
 
 async function upload (ctx: CliContext, path: string, o: { replicas: number, regions: number, periods: number, name?: string }): Promise<void> {
   const { summary, text } = await publishPath(ctx, path, o)

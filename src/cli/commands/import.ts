@@ -8,37 +8,29 @@ import { defaultMaxFiles, defaultMaxImportBytes, defaultMaxPages, defaultRequest
 import { crawlSite, type CrawlResult } from '../../services/site-import/crawler.ts'
 import { CliContext, type GlobalOptions } from '../context.ts'
 import { ProgressBar } from '../progress.ts'
-import { defaultDealPeriods, publishPath } from './content.ts'
+import { placementFrom, publishPath, withPlacementOptions, type PlacementFlags } from './content.ts'
 import { positive } from '../args.ts'
 
-interface ImportFlags {
+interface ImportFlags extends PlacementFlags {
   name: string
-  replicas: string
-  regions: string
   maxPages: string
   maxFiles: string
   maxBytes: string
   timeout: string
   keep?: string
-  periods: string
-  deal: boolean
 }
 
 /** Notes and skipped URLs printed in full before the rest are only counted. */
 const shownLines = 20
 
 export function importCommand (program: Command, globals: () => GlobalOptions): void {
-  program.command('import <source>')
+  withPlacementOptions(program.command('import <source>')
     .description('move an existing static site in: copy a folder, or crawl a site on http(s)://… within its origin, and publish it at the same paths')
-    .requiredOption('--name <name>', 'the .key name to publish it under (yours)')
-    .option('--replicas <n>', 'providers that must hold every block', '3')
-    .option('--regions <n>', 'distinct regions wanted among them', '3')
+    .requiredOption('--name <name>', 'the .key name to publish it under (yours)'))
     .option('--max-pages <n>', 'HTML pages the crawl copies at most', String(defaultMaxPages))
     .option('--max-files <n>', 'files of any kind the crawl copies at most', String(defaultMaxFiles))
     .option('--max-bytes <size>', 'bytes the crawl downloads at most', `${defaultMaxImportBytes / 1024 ** 3}GiB`)
     .option('--timeout <ms>', 'time one request to the origin may take', String(defaultRequestTimeoutMs))
-    .option('--periods <n>', 'settlement periods the storage deal pays for', String(defaultDealPeriods))
-    .option('--no-deal', 'pin only: open no storage deal (nobody audits or pays the holders)')
     .option('--keep <dir>', 'keep the crawled copy in this (new or empty) folder instead of a temporary one')
     .addHelpText('after', [
       '',
@@ -52,7 +44,7 @@ export function importCommand (program: Command, globals: () => GlobalOptions): 
     .action(async (source: string, o: ImportFlags) => {
       const ctx = new CliContext(globals())
       const name = canonicalName(o.name)
-      const publish = { replicas: positive(o.replicas, '--replicas'), regions: positive(o.regions, '--regions'), periods: o.deal ? positive(o.periods, '--periods') : 0, name }
+      const publish = { ...placementFrom(o), name }
       if (!/^https?:\/\//i.test(source)) {
         const folder = resolve(source)
         if (!existsSync(folder)) throw new NotFoundError(`${source} does not exist: pass a folder or an http(s):// URL`)

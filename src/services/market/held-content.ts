@@ -10,7 +10,7 @@ import { walkDag } from '../../core/content/exporter.ts'
 import { blockLeaves, CommitmentTree } from '../../core/market/commitment.ts'
 import type { ChallengeAnswer } from '../../core/market/disputes.ts'
 import type { BlockStore } from '../storage/block-store.ts'
-import { maxCachedCommitments } from './constants.ts'
+import { maxCachedCommitments, maxCachedCommitmentSegments } from './constants.ts'
 
 /** The holder lacks blocks of the content it is challenged on. */
 export class MissingDataError extends KeynetError {}
@@ -18,9 +18,15 @@ export class MissingDataError extends KeynetError {}
 export class HeldContent {
   private readonly store: Pick<BlockStore, 'get'>
   private readonly trees = new Map<string, Promise<CommitmentTree>>()
+  /** Segments of each built tree still cached, to bound their memory together. */
+  private readonly built = new Map<string, number>()
 
-  constructor (store: Pick<BlockStore, 'get'>) {
+  private readonly maxSegments: number
+
+  /** `maxSegments`: audit segments of all cached trees together (default `maxCachedCommitmentSegments`). */
+  constructor (store: Pick<BlockStore, 'get'>, opts: { maxSegments?: number } = {}) {
     this.store = store
+    this.maxSegments = opts.maxSegments ?? maxCachedCommitmentSegments
   }
 
   /** The commitment tree of the DAG under `cid`, from the blocks held here. */
@@ -29,10 +35,35 @@ export class HeldContent {
     if (tree === undefined) {
       tree = this.build(cid)
       this.trees.set(cid, tree)
-      tree.catch(() => { this.trees.delete(cid) })
-      if (this.trees.size > maxCachedCommitments) this.trees.delete(this.trees.keys().next().value!)
+      tree.then(t => { this.keep(cid, t.segments) }, () => { this.trees.delete(cid) })
+      if (this.trees.size > maxCachedCommitments) this.forget(this.trees.keys().next().value!)
     }
     return await tree
+  }
+
+  /** Trees cached, and their segments together (for status and tests). */
+  cached (): { trees: number, segments: number } {
+    let segments = 0
+    for (const n of this.built.values()) segments += n
+    return { trees: this.trees.size, segments }
+  }
+
+  /** Records a built tree, then drops the oldest others while the cache holds too many segments. */
+  private keep (cid: string, segments: number): void {
+    if (!this.trees.has(cid)) return
+    this.built.set(cid, segments)
+    let total = this.cached().segments
+    for (const old of this.built.keys()) {
+      if (total <= this.maxSegments) break
+      if (old === cid) continue
+      total -= this.built.get(old)!
+      this.forget(old)
+    }
+  }
+
+  private forget (cid: string): void {
+    this.trees.delete(cid)
+    this.built.delete(cid)
   }
 
   /** Answers the challenged `indices` of the DAG under `cid`. */

@@ -1,0 +1,44 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { randomBytes } from 'node:crypto'
+import { cidForBlock, rawCode, type CID } from '../../src/core/content/cid.ts'
+import { auditSegmentBytes } from '../../src/core/market/constants.ts'
+import { verifyMerklePath } from '../../src/core/market/merkle.ts'
+import { HeldContent, MissingDataError } from '../../src/services/market/held-content.ts'
+
+describe('a holder\'s commitment trees', () => {
+  const held = new Map<string, Uint8Array>()
+  const hold = (segments: number): string => {
+    const bytes = new Uint8Array(randomBytes(segments * auditSegmentBytes))
+    const cid = cidForBlock(rawCode, bytes).toString()
+    held.set(cid, bytes)
+    return cid
+  }
+  const store = { get: async (cid: CID) => held.get(cid.toString()) }
+
+  it('keeps the cached trees within their segment bound, newest first, and answers again after dropping one', async () => {
+    const content = new HeldContent(store, { maxSegments: 10 })
+    const [a, b, c] = [hold(4), hold(4), hold(4)]
+    for (const cid of [a, b, c]) await content.tree(cid)
+    assert.deepEqual(content.cached(), { trees: 2, segments: 8 }, 'the oldest tree is dropped past 10 segments')
+    const answers = await content.answer(a, [0, 3])
+    const tree = await content.tree(a)
+    for (const x of answers) assert.ok(verifyMerklePath(tree.root, tree.segments, x.index, x.segment, x.path))
+    assert.ok(content.cached().segments <= 10)
+  })
+
+  it('a tree larger than the bound is still built and kept alone', async () => {
+    const content = new HeldContent(store, { maxSegments: 2 })
+    const big = hold(5)
+    assert.equal((await content.tree(big)).segments, 5)
+    assert.deepEqual(content.cached(), { trees: 1, segments: 5 })
+  })
+
+  it('content not held here is a MissingDataError, and nothing stays cached for it', async () => {
+    const content = new HeldContent(store)
+    const gone = cidForBlock(rawCode, new Uint8Array([1, 2, 3])).toString()
+    await assert.rejects(content.tree(gone), MissingDataError)
+    await new Promise(resolve => setImmediate(resolve))
+    assert.deepEqual(content.cached(), { trees: 0, segments: 0 })
+  })
+})

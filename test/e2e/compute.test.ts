@@ -17,6 +17,7 @@ import { createInterface } from 'node:readline'
 import { join } from 'node:path'
 import { buildExamples, irisLikeCsv } from '../../scripts/build-examples.ts'
 import { Sandbox } from '../../src/services/compute/sandbox.ts'
+import { ApiClient } from '../../src/edges/api/client.ts'
 import { cliPath, eventually, keynet, keynetJson, readDevnetFile, tempHome, userEnv } from './harness.ts'
 
 describe('compute e2e', () => {
@@ -169,6 +170,18 @@ describe('compute e2e', () => {
     // Anyone can fetch it, verified, from its holders.
     const fetched = await keynet(home, ['get', dead.lastCheckpoint!, '-o', join(home, 'checkpoint.bin')])
     assert.equal(fetched.code, 0, fetched.stderr)
+    // What the runners pinned stays bounded: the lost run's last checkpoint stays pinned (to resume
+    // from); the checkpoints of the run that completed are unpinned by its runner.
+    const api = new ApiClient(readDevnetFile(join(home, 'devnet')).nodes[0]!.api)
+    assert.equal((await api.pin(dead.lastCheckpoint!)).cid, dead.lastCheckpoint)
+    const completed = record.providers.find(p => p.provider !== killed && p.resumedFrom === undefined)
+    assert.ok(completed?.lastCheckpoint !== undefined, 'the uninterrupted run stored checkpoints')
+    const unpinWait = Date.now()
+    await eventually('the completed run\'s checkpoint unpinned', async () => {
+      try { await api.pin(completed.lastCheckpoint!) } catch (err) { return (err as Error).name === 'NotFoundError' ? true : undefined }
+      return undefined
+    }, 30_000)
+    process.stderr.write(`unpin observed after ${Date.now() - unpinWait} ms\n`)
     checkpointOfKilled = dead.lastCheckpoint!
     liveRunners = providers.filter(n => peerOf(n.addr) !== killed)
     uninterruptedModel = model

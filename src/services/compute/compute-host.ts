@@ -139,6 +139,7 @@ class CheckpointStoring {
   private lastAt = Date.now()
   private waitingBytes: Uint8Array | undefined
   private storing: Promise<void> | undefined
+  private timer: NodeJS.Timeout | undefined
 
   constructor (content: TaskContent, run: string, watched: WatchedRun, everyMs: number, signal: AbortSignal, log: ((line: string) => void) | undefined) {
     this.content = content
@@ -155,7 +156,13 @@ class CheckpointStoring {
   }
 
   private pump (): void {
-    if (this.storing !== undefined || this.waitingBytes === undefined || Date.now() - this.lastAt < this.everyMs) return
+    if (this.storing !== undefined || this.waitingBytes === undefined || this.timer !== undefined) return
+    const wait = this.lastAt + this.everyMs - Date.now()
+    if (wait > 0) {
+      // Stored when the interval is up, even if the task writes nothing newer by then.
+      this.timer = setTimeout(() => { this.timer = undefined; this.pump() }, wait)
+      return
+    }
     const bytes = this.waitingBytes
     this.waitingBytes = undefined
     this.lastAt = Date.now()
@@ -178,6 +185,8 @@ class CheckpointStoring {
   /** The run ended: waits for a store in flight; a completed run's checkpoints are released, a lost one's last is kept a while. */
   async finish (completed: boolean): Promise<void> {
     this.waitingBytes = undefined
+    clearTimeout(this.timer)
+    this.timer = undefined
     await this.storing
     this.content.runEnded(this.run, completed)
   }

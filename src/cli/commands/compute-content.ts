@@ -3,13 +3,14 @@
  * `key://name.key/path` URL or a CID names content on the network (resolved and verified as
  * `keynet get` does; providers fetch it themselves by CID); a local file up to
  * `inlineContentMaxBytes` travels inline in the run request, and a larger one is first put on the
- * network (as `keynet put` does, pinned, without a storage deal) and travels by CID.
+ * network (as `keynet put` does, pinned, without a storage deal) and travels by CID — or inline
+ * after all, up to `inlineFallbackMaxBytes`, when there is no network to put it on.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs'
-import { MalformedMessageError, PayloadTooLargeError } from '../../foundations/errors.ts'
+import { MalformedMessageError, PayloadTooLargeError, UnavailableError } from '../../foundations/errors.ts'
 import { formatBytes } from '../../foundations/units.ts'
 import { cidForBlock, parseCid, rawCode, readFile, type CID } from '../../core/content/index.ts'
-import { inlineContentMaxBytes, type ContentRef } from '../../services/compute/index.ts'
+import { inlineContentMaxBytes, inlineFallbackMaxBytes, type ContentRef } from '../../services/compute/index.ts'
 import type { CliContext } from '../context.ts'
 import { publishPath, withContent } from './content.ts'
 
@@ -59,7 +60,15 @@ export async function taskSource (ctx: CliContext, arg: string, what: string, op
     const bytes = new Uint8Array(readFileSync(arg))
     return { cid: cidForBlock(rawCode, bytes), size: bytes.byteLength, bytes, ref: undefined }
   }
-  const { summary } = await publishPath(ctx, arg, { replicas: opts.replicas, regions: opts.replicas, periods: 0 })
+  let summary
+  try {
+    summary = (await publishPath(ctx, arg, { replicas: opts.replicas, regions: opts.replicas, periods: 0 })).summary
+  } catch (err) {
+    if (!(err instanceof UnavailableError) || size > inlineFallbackMaxBytes) throw err
+    process.stderr.write(`compute: the ${what} ${arg} (${formatBytes(size)}) could not be put on the network (${err.message}); sending it inline\n`)
+    const bytes = new Uint8Array(readFileSync(arg))
+    return { cid: cidForBlock(rawCode, bytes), size, bytes, ref: undefined }
+  }
   process.stderr.write(`compute: ${what} ${arg} (${formatBytes(size)}) put on the network as ${summary.cid}, held by ${summary.holders.length} providers\n`)
   return { cid: parseCid(summary.cid), size, bytes: opts.needBytes ? new Uint8Array(readFileSync(arg)) : undefined, ref: { cid: summary.cid } }
 }

@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict'
 import { maxCheckpointBytes } from '../../core/compute/constants.ts'
+import { maxMessageBytesCap } from '../p2p/index.ts'
 
 /** JS heap of a sandbox worker (MiB): its own glue code and buffers only; task memory is the wasm memory, capped in the module. */
 export const workerHeapMb = 64
@@ -42,6 +43,11 @@ assert.ok(maxStateWriteBytes >= 2 * maxCheckpointBytes, 'a checkpoint and its te
  * round of block fetches, which pays off only past about this size.
  */
 export const inlineContentMaxBytes = 1024 * 1024
+/**
+ * A larger local file that cannot be put on the network (no node API, no storage provider) still
+ * travels inline up to this size, as before content by CID: well inside the p2p message cap.
+ */
+export const inlineFallbackMaxBytes = 32 * 1024 * 1024
 /** Storage providers (under distinct operators where there are enough) that hold each stored checkpoint. */
 export const checkpointReplicas = 2
 /** Stored checkpoints of a running task kept pinned: the latest, and the one before while the latest is being confirmed. */
@@ -57,4 +63,5 @@ export const unpinRetryMs = 15_000
 /** A checkpoint whose pin never reached the ledger is forgotten after this long (its holders drop it on restart). */
 export const unconfirmedPinForgetMs = 120_000
 
+assert.ok(inlineContentMaxBytes <= inlineFallbackMaxBytes && inlineFallbackMaxBytes * 2 <= maxMessageBytesCap, 'an inline module and input together fit in one run request')
 assert.ok(keptCheckpointsPerRun >= 1 && maxPinnedCheckpoints >= keptCheckpointsPerRun)

@@ -31,6 +31,8 @@ import { ProviderRegistration } from '../services/replication/provider-registrat
 import { Replicator } from '../services/replication/replicator.ts'
 import { RoutingPools } from '../services/routing/index.ts'
 import { ComputeHost } from '../services/compute/index.ts'
+import { TaskContent } from '../services/compute/task-content.ts'
+import { NodeWallet } from '../services/ledger/node-wallet.ts'
 import { ServiceHost } from '../services/service/index.ts'
 import { serveBlocks } from '../services/storage/block-protocol.ts'
 import { BlockHttpServer } from '../services/storage/block-http.ts'
@@ -128,10 +130,19 @@ export async function startService (ctx: RoleContext): Promise<Role> {
  * offer on the market and payment through escrow come with the market's compute deals.)
  */
 export async function startCompute (ctx: RoleContext, opts: { cores: number, memoryBytes: number }): Promise<Role> {
-  const compute = new ComputeHost({ host: ctx.p2p, cores: opts.cores, memoryBytes: opts.memoryBytes, log: ctx.log })
+  // Content by CID and checkpoints as content: through the node's own ledger view, pinned from its key.
+  const wallet = new NodeWallet(ctx.ledger, ctx.key)
+  const content = new TaskContent({
+    client: new KeynetClient({ directory: new LedgerDirectory(ctx.ledger), host: ctx.p2p, faults: ctx.faults }),
+    send: body => { wallet.send(body) },
+    dir: join(ctx.dataDir, 'checkpoints'),
+    log: ctx.log
+  })
+  content.start()
+  const compute = new ComputeHost({ host: ctx.p2p, cores: opts.cores, memoryBytes: opts.memoryBytes, content, log: ctx.log })
   await compute.start()
   ctx.log(`compute: serving tasks on ${opts.cores} cores, up to ${opts.memoryBytes} bytes of memory each`)
-  return { stop: async () => { await compute.stop() } }
+  return { stop: async () => { await compute.stop(); content.stop() } }
 }
 
 /** The gateway's DNS server: where it listens, where foreign names go, and what A/AAAA answers give. */

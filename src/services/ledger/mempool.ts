@@ -86,6 +86,11 @@ export class Mempool {
     return this.byId.has(id)
   }
 
+  /** The bytes of a pending transaction by its hex id, if this mempool holds it. */
+  encodedOf (id: string): Uint8Array | undefined {
+    return this.byId.get(id)?.encoded
+  }
+
   /** The already-verified form of a pending transaction, if this mempool holds it. */
   verified (encoded: Uint8Array): SignedTx | undefined {
     return this.byId.get(txIdHex(encoded))?.signed

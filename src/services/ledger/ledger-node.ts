@@ -327,7 +327,8 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
 
   private hooks (): ExecutionHooks {
     return {
-      signedTx: encoded => this.mempool.checkedTx(encoded),
+      // A relayed transaction still queued for admission was decoded on arrival: reuse that.
+      signedTx: encoded => this.mempool.checkedTx(encoded, this.queuedTxs.get(txIdHex(encoded))?.signed),
       checkEvidence: encoded => evidenceId(this.genesis.chainId, this.validators, encoded, verifyBytes)
     }
   }
@@ -480,11 +481,11 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
 
   /** A transaction this node holds, by hex id, from wherever it is now. */
   private knownTx (id: string): Uint8Array | undefined {
-    return this.mempool.encodedOf(id) ?? this.queuedTxs.get(id) ?? this.fetchedTxs.get(id) ?? this.lastBlockTxs.get(id)
+    return this.mempool.encodedOf(id) ?? this.queuedTxs.get(id)?.encoded ?? this.fetchedTxs.get(id) ?? this.lastBlockTxs.get(id)
   }
 
   /** Transactions waiting in the admission queue, by hex id (compact proposals name them). */
-  private readonly queuedTxs = new Map<string, Uint8Array>()
+  private readonly queuedTxs = new Map<string, { encoded: Uint8Array, signed: SignedTx }>()
   /** Transactions fetched for compact proposals; cleared at each commit. */
   private readonly fetchedTxs = new Map<string, Uint8Array>()
   /** The last committed block's transactions, for peers that fetch them late. */
@@ -581,6 +582,7 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
     this.lastBlockTxs = new Map(block.txs.map((tx, i) => [ids[i] ?? '', tx]))
     this.fetchedTxs.clear()
     this.mempool.pruneCommitted(block.txs)
+    this.dropQueuedCommitted(ids)
     for (const e of block.evidence) this.pendingEvidence.delete(toHex(sha256(e)))
     if (this.waiters.size > 0) for (const id of ids) this.wake(id)
     this.emit('commit', { height, hash, block, outcome })
@@ -751,7 +753,7 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
     for (const t of this.decodeTxBatch(data) ?? []) {
       if (this.admission.length >= maxAdmissionQueue) break
       this.admission.push(t)
-      this.queuedTxs.set(txIdHex(t.encoded), t.encoded)
+      this.queuedTxs.set(txIdHex(t.encoded), t)
     }
     this.startAdmitting()
   }
@@ -770,6 +772,24 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
     this.maybeStartWaitingHeight()
     if (this.admission.length > 0 && this.running) setImmediate(() => this.admitSlice())
     else this.admitting = false
+  }
+
+  /**
+   * Drops relayed transactions a block just committed from the admission queue. Under load a
+   * validator often meets a transaction first inside a proposal (and checks it there); admitting
+   * the queued copy afterwards would only find its nonce used, after thousands of such checks
+   * delayed the transactions still waiting.
+   */
+  private dropQueuedCommitted (ids: string[]): void {
+    if (this.queuedTxs.size === 0) return
+    const committed = new Set<string>()
+    for (const id of ids) if (this.queuedTxs.delete(id)) committed.add(id)
+    if (committed.size === 0) return
+    let kept = 0
+    for (const t of this.admission) {
+      if (t.local !== undefined || !committed.has(txIdHex(t.encoded))) this.admission[kept++] = t
+    }
+    this.admission.length = kept
   }
 
   /** Admits queued transactions for about `ms` milliseconds. */

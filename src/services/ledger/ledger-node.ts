@@ -227,7 +227,8 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
     if (this.txBatchTimer !== undefined) clearTimeout(this.txBatchTimer)
     if (this.startHeightTimer !== undefined) clearTimeout(this.startHeightTimer)
     const stopping = new UnavailableError('the node is stopping')
-    for (const t of this.admission.splice(0)) t.local?.({ error: errorView(stopping) })
+    for (const t of this.localAdmission.splice(0)) t.local?.({ error: errorView(stopping) })
+    this.admission.length = 0
     this.queuedTxs.clear()
   }
 
@@ -248,18 +249,18 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
   }
 
   /**
-   * Submits many transactions, like `submit` for each, through the admission queue that relayed
-   * transactions also pass: however large the batch, this node spends at most
+   * Submits many transactions, like `submit` for each, through admission in slices (ahead of
+   * relayed transactions): however large the batch, this node spends at most
    * `admissionSliceMs` per event-loop turn on admission, so consensus keeps its pace. Each
    * result is the id or the reason the transaction was refused.
    */
   async submitMany (txs: Uint8Array[]): Promise<SubmitResult[]> {
     return await Promise.all(txs.map(async encoded => await new Promise<SubmitResult>(resolve => {
-      if (this.admission.length >= maxAdmissionQueue) {
+      if (this.queuedForAdmission >= maxAdmissionQueue) {
         resolve({ error: errorView(new MempoolFullError(`${maxAdmissionQueue} transactions are waiting for admission; retry shortly`)) })
         return
       }
-      this.admission.push({ encoded, local: resolve })
+      this.localAdmission.push({ encoded, local: resolve })
       this.startAdmitting()
     })))
   }
@@ -396,12 +397,12 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
 
   private propose (height: number, round: number): void {
     if (height !== this.chainState.height + 1) return
-    const backlog = this.admission.length
+    const backlog = this.queuedForAdmission
     if (backlog > 0) this.admitFor(proposeAdmissionMs)
     // Transactions this node admitted but has not gossiped yet go out first: peers receive them
     // on the same stream before the proposal, so the compact block needs no fetch for them.
     this.flushTxBatch()
-    this.trace(`propose h=${height} r=${round} mempool=${this.mempool.size} admitted=${backlog - this.admission.length}`)
+    this.trace(`propose h=${height} r=${round} mempool=${this.mempool.size} admitted=${backlog - this.queuedForAdmission}`)
     const built = buildBlock(this.chainState, this.mempool.candidates(maxBlockTxs), this.init.clock.now(), this.init.validatorKey?.publicKey ?? new Uint8Array(32), this.hooks(), [...this.pendingEvidence.values()])
     for (const r of built.rejected) {
       this.mempool.remove(r.tx)
@@ -593,7 +594,7 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
     for (const e of block.evidence) this.pendingEvidence.delete(toHex(sha256(e)))
     if (this.waiters.size > 0) for (const id of ids) this.wake(id)
     this.emit('commit', { height, hash, block, outcome })
-    this.trace(`commit h=${height} r=${this.cs.round} txs=${block.txs.length} mempool=${this.mempool.size} admission=${this.admission.length} sigchecks=${this.verifiedTxs.signatureChecks}`)
+    this.trace(`commit h=${height} r=${this.cs.round} txs=${block.txs.length} mempool=${this.mempool.size} admission=${this.queuedForAdmission} sigchecks=${this.verifiedTxs.signatureChecks}`)
   }
 
   /**
@@ -761,15 +762,22 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
    */
   private onTxBatch (data: Uint8Array): void {
     for (const t of this.decodeTxBatch(data) ?? []) {
-      if (this.admission.length >= maxAdmissionQueue) break
+      if (this.queuedForAdmission >= maxAdmissionQueue) break
       this.admission.push(t)
       this.queuedTxs.set(txIdHex(t.encoded), t)
     }
     this.startAdmitting()
   }
 
-  /** Relayed transactions (decoded on the gossip path) and local API submissions waiting for their result. */
+  /** Relayed transactions (decoded on the gossip path) waiting for admission. */
   private readonly admission: Array<{ encoded: Uint8Array, signed?: SignedTx, local?: (result: SubmitResult) => void }> = []
+  /**
+   * Transactions submitted to this node's API, admitted before relayed ones: no other node has
+   * them until this one admits and gossips them, while relayed ones are already on their way to
+   * every proposer (and a proposal holding them gets them checked at once).
+   */
+  private readonly localAdmission: Array<{ encoded: Uint8Array, local: (result: SubmitResult) => void }> = []
+  private get queuedForAdmission (): number { return this.admission.length + this.localAdmission.length }
   private admitting = false
   private startAdmitting (): void {
     if (this.admitting) return
@@ -780,7 +788,7 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
   private admitSlice (): void {
     this.admitFor(admissionSliceMs)
     this.maybeStartWaitingHeight()
-    if (this.admission.length > 0 && this.running) setImmediate(() => this.admitSlice())
+    if (this.queuedForAdmission > 0 && this.running) setImmediate(() => this.admitSlice())
     else this.admitting = false
   }
 
@@ -797,7 +805,7 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
     if (committed.size === 0) return
     let kept = 0
     for (const t of this.admission) {
-      if (t.local !== undefined || !committed.has(txIdHex(t.encoded))) this.admission[kept++] = t
+      if (!committed.has(txIdHex(t.encoded))) this.admission[kept++] = t
     }
     this.admission.length = kept
   }
@@ -806,8 +814,9 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
   private admitFor (ms: number): void {
     const deadline = performance.now() + ms
     do {
-      for (const t of this.admission.splice(0, admissionChunkTxs)) this.admit(t)
-    } while (this.admission.length > 0 && performance.now() < deadline)
+      const queue = this.localAdmission.length > 0 ? this.localAdmission : this.admission
+      for (const t of queue.splice(0, admissionChunkTxs)) this.admit(t)
+    } while (this.queuedForAdmission > 0 && performance.now() < deadline)
   }
 
   private admit (t: { encoded: Uint8Array, signed?: SignedTx, local?: (result: SubmitResult) => void }): void {

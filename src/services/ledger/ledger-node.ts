@@ -4,7 +4,7 @@ import { signBytes, verifyBytes, type KeyPair } from '../../foundations/crypto.t
 import { decode, encode } from '../../foundations/encoding.ts'
 import { KeynetError, MalformedMessageError, MempoolFullError, UnavailableError } from '../../foundations/errors.ts'
 import { sha256 } from '../../foundations/hash.ts'
-import { maxBlockEvidence, maxBlockTxs, maxSyncBlocksPerRequest, maxSyncResponseBytes, maxTxBytes } from '../../foundations/limits.ts'
+import { maxBlockBytes, maxBlockEvidence, maxBlockTxs, maxSyncBlocksPerRequest, maxSyncResponseBytes } from '../../foundations/limits.ts'
 import type { Clock } from '../../foundations/clock.ts'
 import * as shape from '../../foundations/shape.ts'
 import { authMapFrom } from '../../core/auth-map/index.ts'
@@ -105,8 +105,8 @@ const peerWaitMs = 10_000
 const txFetchTimeoutMs = 1500
 /** Transactions fetched for compact proposals, kept until the next commit. */
 const maxFetchedTxs = 2 * maxBlockTxs
-/** Bytes of one transaction in a txs-by-id reply, framing included. */
-const maxTxBytesOnWire = maxTxBytes + 8
+/** A txs-by-id reply holds at most one block's worth of transactions, plus framing. */
+const maxTxsByIdReplyBytes = maxBlockBytes + 64 * 1024
 
 /**
  * A node's ledger: the committed chain (in memory and on disk), the mempool, the consensus
@@ -518,7 +518,7 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
     for (const peer of [first, ...net.peers().filter(p => p !== first)]) {
       if (wanted.length === 0 || !this.running) return
       try {
-        const reply = shape.list(decode(await net.request(peer, this.protocols.txsById, encode(wanted), { timeoutMs: txFetchTimeoutMs, maxResponseBytes: maxBlockTxs * maxTxBytesOnWire })), 'txs-by-id reply', wanted.length)
+        const reply = shape.list(decode(await net.request(peer, this.protocols.txsById, encode(wanted), { timeoutMs: txFetchTimeoutMs, maxResponseBytes: maxTxsByIdReplyBytes })), 'txs-by-id reply', wanted.length)
         const asked = new Set(wanted.map(id => toHex(id)))
         for (const item of reply) {
           const tx = shape.bytes(item, 'txs-by-id reply[]')
@@ -539,9 +539,13 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
   private serveTxsById (request: Uint8Array): Uint8Array {
     const ids = shape.list(decode(request), 'txs-by-id request', maxBlockTxs).map(id => shape.bytes(id, 'txs-by-id request[]', 32))
     const found: Uint8Array[] = []
+    let bytes = 0
     for (const id of ids) {
       const tx = this.knownTx(toHex(id))
-      if (tx !== undefined) found.push(tx)
+      if (tx === undefined) continue
+      bytes += tx.byteLength + 8
+      if (bytes > maxBlockBytes) break
+      found.push(tx)
     }
     return encode(found)
   }

@@ -103,7 +103,7 @@ const maxMessagesPerEnvelope = 4096
 const peerWaitMs = 10_000
 /** How long one request for a compact proposal's missing transactions may take. */
 const txFetchTimeoutMs = 1500
-/** Transactions fetched for compact proposals, kept until the next commit. */
+/** Transactions fetched for compact proposals and not yet committed, at most (then the memory is cleared). */
 const maxFetchedTxs = 2 * maxBlockTxs
 /** A txs-by-id reply holds at most one block's worth of transactions, plus framing. */
 const maxTxsByIdReplyBytes = maxBlockBytes + 64 * 1024
@@ -494,7 +494,7 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
 
   /** Transactions waiting in the admission queue, by hex id (compact proposals name them). */
   private readonly queuedTxs = new Map<string, { encoded: Uint8Array, signed: SignedTx }>()
-  /** Transactions fetched for compact proposals; cleared at each commit. */
+  /** Transactions fetched for compact proposals, until committed (bounded by `maxFetchedTxs`). */
   private readonly fetchedTxs = new Map<string, Uint8Array>()
   /** The last committed block's transactions, for peers that fetch them late. */
   private lastBlockTxs = new Map<string, Uint8Array>()
@@ -592,7 +592,8 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
     this.lastCommit = { header: encodeHeader(block.header), certificate }
     this.outcomes.clear()
     this.lastBlockTxs = new Map(block.txs.map((tx, i) => [ids[i] ?? '', tx]))
-    this.fetchedTxs.clear()
+    // Fetched transactions may belong to a proposal for a later height, already received.
+    if (this.fetchedTxs.size > 0) for (const id of ids) this.fetchedTxs.delete(id)
     this.mempool.pruneCommitted(block.txs)
     this.dropQueuedCommitted(ids)
     for (const e of block.evidence) this.pendingEvidence.delete(toHex(sha256(e)))
@@ -701,7 +702,8 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
    */
   private onProposal (proposal: SignedProposal, from: string): void {
     const feed = (): void => this.feed({ type: 'proposal', proposal, from })
-    if (proposal.height !== this.chainState.height + 1) { feed(); return }
+    // A proposal for a later height is kept by consensus and validated when this node gets there.
+    if (proposal.height <= this.chainState.height) { feed(); return }
     let missing: Uint8Array[]
     try { missing = this.missingTxs(proposal.value) } catch { feed(); return }   // malformed: consensus rejects it
     if (missing.length === 0) { feed(); return }

@@ -80,12 +80,9 @@ const admissionSliceMs = 10
 /**
  * Before building a proposal, admission runs for up to this long: under load, transactions
  * queued for admission go into this block instead of waiting for the next. The proposer's peers
- * are waiting for its proposal meanwhile (admitting their own queues, so the block's signatures
- * are mostly checked before it arrives), and the propose timeout is four times longer. Each
- * height costs a fixed few hundred milliseconds of votes and disk flushes on a loaded machine,
- * so under a burst fewer, larger blocks commit more per second.
+ * are waiting for its proposal meanwhile, and the propose timeout is far longer.
  */
-const proposeAdmissionMs = 500
+const proposeAdmissionMs = 200
 /** Transactions admitted between two looks at the clock (~0.1 ms each). */
 const admissionChunkTxs = 8
 /** Transactions per gossip batch. */

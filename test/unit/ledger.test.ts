@@ -4,10 +4,10 @@ import { addressOf } from '../../src/foundations/crypto.ts'
 import { utf8 } from '../../src/foundations/bytes.ts'
 import { encode } from '../../src/foundations/encoding.ts'
 import { buildBlock, executeBlock, genesisChain, type ChainState } from '../../src/core/ledger/chain.ts'
-import { bodyHash, decodeBlock, encodeBlock } from '../../src/core/ledger/block.ts'
+import { blockHash, bodyHash, completeBlock, decodeBlock, decodeProposedBlock, encodeBlock, encodeCompactBlock } from '../../src/core/ledger/block.ts'
 import { stateKey } from '../../src/core/ledger/state-keys.ts'
 import { StateView } from '../../src/core/ledger/state.ts'
-import { decodeSignedTx } from '../../src/core/ledger/tx.ts'
+import { decodeSignedTx, txId, txIdHex } from '../../src/core/ledger/tx.ts'
 import { testGenesis, testParams, tx } from './ledger-helpers.ts'
 
 function commit (chain: ChainState, txs: Uint8Array[], now: number, proposer: Uint8Array) {
@@ -205,5 +205,58 @@ describe('sub-names and a re-registered root', () => {
     const built = buildBlock(genesisChain(genesis), [tx(alice, 0, { type: 'name-register', name: 'real.key', terms: 1 })], 1_700_000_001_000, validator.publicKey)
     const forged = encodeBlock({ ...built.block, txs: [tx(alice, 0, { type: 'name-register', name: 'fake.key', terms: 1 })] })
     assert.throws(() => decodeBlock(forged), { name: 'MalformedMessageError' })
+  })
+})
+
+describe('compact blocks (proposals naming transactions by id)', () => {
+  const t0 = 1_700_000_001_000
+  function built () {
+    const { genesis, alice, bob, validator } = testGenesis()
+    const txs = [
+      tx(alice, 0, { type: 'name-register', name: 'one.key', terms: 1 }),
+      tx(bob, 0, { type: 'name-register', name: 'two.key', terms: 1 }),
+      tx(alice, 1, { type: 'name-register', name: 'three.key', terms: 1 })
+    ]
+    return { txs, block: buildBlock(genesisChain(genesis), txs, t0, validator.publicKey).block }
+  }
+
+  it('rebuilds the full block from held transactions, with the same header and hash', () => {
+    const { txs, block } = built()
+    const compact = encodeCompactBlock(block, block.txs.map(txId))
+    assert.ok(compact.byteLength < encodeBlock(block).byteLength)
+    const proposed = decodeProposedBlock(compact)
+    assert.equal(proposed.txs, undefined)
+    assert.deepEqual(blockHash(proposed.header), blockHash(block.header))
+    const held = new Map(txs.map(t => [txIdHex(t), t]))
+    const done = completeBlock(proposed, id => held.get(id))
+    assert.ok('block' in done)
+    assert.deepEqual(encodeBlock(done.block), encodeBlock(block))
+    // A full block passes through unchanged.
+    const full = completeBlock(decodeProposedBlock(encodeBlock(block)), () => undefined)
+    assert.ok('block' in full)
+    assert.deepEqual(encodeBlock(full.block), encodeBlock(block))
+  })
+
+  it('reports the transactions it cannot find, in order', () => {
+    const { txs, block } = built()
+    const proposed = decodeProposedBlock(encodeCompactBlock(block, block.txs.map(txId)))
+    const done = completeBlock(proposed, id => id === txIdHex(txs[1]!) ? txs[1] : undefined)
+    assert.ok('missing' in done)
+    assert.deepEqual(done.missing, [txId(txs[0]!), txId(txs[2]!)])
+  })
+
+  it('refuses bytes that do not hash to their id, and ids the header does not commit to', () => {
+    const { txs, block } = built()
+    const ids = block.txs.map(txId)
+    const proposed = decodeProposedBlock(encodeCompactBlock(block, ids))
+    // Wrong bytes answered for an id.
+    assert.throws(() => completeBlock(proposed, id => id === txIdHex(txs[0]!) ? txs[1] : txs.find(t => txIdHex(t) === id)), { name: 'MalformedMessageError' })
+    // Ids of other transactions (reordered): each resolves, but the body no longer matches the header.
+    const swapped = decodeProposedBlock(encodeCompactBlock(block, [ids[1]!, ids[0]!, ids[2]!]))
+    const held = new Map(txs.map(t => [txIdHex(t), t]))
+    assert.throws(() => completeBlock(swapped, id => held.get(id)), { name: 'MalformedMessageError' })
+    // A count that disagrees with the header, and a full block decoder given a compact one.
+    assert.throws(() => decodeProposedBlock(encodeCompactBlock(block, ids.slice(1))), { name: 'MalformedMessageError' })
+    assert.throws(() => decodeBlock(encodeCompactBlock(block, ids)), { name: 'MalformedMessageError' })
   })
 })

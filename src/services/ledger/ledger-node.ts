@@ -4,11 +4,11 @@ import { signBytes, verifyBytes, type KeyPair } from '../../foundations/crypto.t
 import { decode, encode } from '../../foundations/encoding.ts'
 import { KeynetError, MalformedMessageError, MempoolFullError, UnavailableError } from '../../foundations/errors.ts'
 import { sha256 } from '../../foundations/hash.ts'
-import { maxBlockEvidence, maxBlockTxs, maxSyncBlocksPerRequest, maxSyncResponseBytes } from '../../foundations/limits.ts'
+import { maxBlockBytes, maxBlockEvidence, maxBlockTxs, maxSyncBlocksPerRequest, maxSyncResponseBytes } from '../../foundations/limits.ts'
 import type { Clock } from '../../foundations/clock.ts'
 import * as shape from '../../foundations/shape.ts'
 import { authMapFrom } from '../../core/auth-map/index.ts'
-import { blockHash, decodeBlock, encodeBlock, encodeHeader } from '../../core/ledger/block.ts'
+import { blockHash, completeBlock, decodeBlock, decodeProposedBlock, encodeBlock, encodeCompactBlock, encodeHeader, type ProposedBlock } from '../../core/ledger/block.ts'
 import { buildBlock, executeBlock, genesisChain, type BlockOutcome, type ChainState, type ExecutionHooks } from '../../core/ledger/chain.ts'
 import { applyTx } from '../../core/ledger/apply.ts'
 import { StateView } from '../../core/ledger/state.ts'
@@ -16,7 +16,7 @@ import { decodeSignedTx, senderOf, txIdHex } from '../../core/ledger/tx.ts'
 import type { Block, Genesis, SignedTx } from '../../core/ledger/types.ts'
 import {
   decodeCertificate, decodeMessage, decodeSigningRecord, gossipMessages, messageHeight, voteSignBytes, encodeCertificate, encodeEvidence, encodeMessage, encodeSigningRecord, evidenceId, initialState, step, verifyCommitCertificate,
-  type ConsensusAction, type ConsensusContext, type ConsensusEvent, type ConsensusMessage, type ConsensusState, type Validator
+  type ConsensusAction, type ConsensusContext, type ConsensusEvent, type ConsensusMessage, type ConsensusState, type SignedProposal, type Validator
 } from '../../core/consensus/index.ts'
 import type { LedgerStore } from '../store/ledger-store.ts'
 import { Mempool } from './mempool.ts'
@@ -77,10 +77,23 @@ const maxAdmissionQueue = 20_000
  * transactions are queued.
  */
 const admissionSliceMs = 10
+/**
+ * Before building a proposal, admission runs for up to this long: under load, transactions
+ * queued for admission go into this block instead of waiting for the next. The proposer's peers
+ * are waiting for its proposal meanwhile, and the propose timeout is far longer.
+ */
+const proposeAdmissionMs = 200
 /** Transactions admitted between two looks at the clock (~0.1 ms each). */
 const admissionChunkTxs = 8
 /** Transactions per gossip batch. */
 const maxTxBatch = 512
+/**
+ * While transactions keep coming (the last batch left less than this long ago), a batch gathers
+ * for this long instead of `txGossipDelayMs`. Each gossip message costs every validator a fixed
+ * share of framing, decryption, id hashing and bookkeeping, several times over with relaying, so
+ * under load fewer, larger batches save much CPU; a lone transaction still leaves quickly.
+ */
+const busyTxGossipDelayMs = 50
 const statusPollMs = 2000
 /** While consensus makes no progress, re-send what this node holds this often (Tendermint's gossip assumption over a lossy network). */
 const regossipMs = 1000
@@ -88,6 +101,12 @@ const regossipMs = 1000
 const maxMessagesPerEnvelope = 4096
 /** How long start-up waits for enough peers to hear the first votes. */
 const peerWaitMs = 10_000
+/** How long one request for a compact proposal's missing transactions may take. */
+const txFetchTimeoutMs = 1500
+/** Transactions fetched for compact proposals and not yet committed, at most (then the memory is cleared). */
+const maxFetchedTxs = 2 * maxBlockTxs
+/** A txs-by-id reply holds at most one block's worth of transactions, plus framing. */
+const maxTxsByIdReplyBytes = maxBlockBytes + 64 * 1024
 
 /**
  * A node's ledger: the committed chain (in memory and on disk), the mempool, the consensus
@@ -104,7 +123,7 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
   private readonly init: LedgerNodeInit
   private readonly log: (line: string) => void
   private readonly topics: { consensus: string, txs: string }
-  private readonly protocols: { sync: string, status: string }
+  private readonly protocols: { sync: string, status: string, txsById: string }
   private readonly ctx: ConsensusContext
   private chainState: ChainState
   private lastCommit: { header: Uint8Array, certificate: Uint8Array } | undefined
@@ -132,7 +151,7 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
     this.validators = init.genesis.validators.map(v => ({ publicKey: v.publicKey, power: v.power }))
     const chainId = init.genesis.chainId
     this.topics = { consensus: `/keynet/${chainId}/consensus/1`, txs: `/keynet/${chainId}/txs/1` }
-    this.protocols = { sync: `/keynet/${chainId}/sync/1`, status: `/keynet/${chainId}/status/1` }
+    this.protocols = { sync: `/keynet/${chainId}/sync/1`, status: `/keynet/${chainId}/status/1`, txsById: `/keynet/${chainId}/txs-by-id/1` }
     this.chainState = this.loadChain()
     this.mempool = new Mempool({
       chainId,
@@ -184,6 +203,7 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
     net.subscribe(this.topics.txs, data => this.onTxBatch(data), { validate: data => this.decodeTxBatch(data) === undefined ? 'reject' : 'accept' })
     await net.handle(this.protocols.sync, async request => this.serveSync(request), { maxRequestBytes: 64 })
     await net.handle(this.protocols.status, async () => encode({ height: this.chainState.height }), { maxRequestBytes: 64 })
+    await net.handle(this.protocols.txsById, async request => this.serveTxsById(request), { maxRequestBytes: maxBlockTxs * 34 + 64 })
     this.every(statusPollMs, () => { void this.pollPeers() })
     this.every(regossipMs, () => this.regossipIfStalled())
     this.every(mempoolExpiryMs, () => {
@@ -207,7 +227,9 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
     if (this.txBatchTimer !== undefined) clearTimeout(this.txBatchTimer)
     if (this.startHeightTimer !== undefined) clearTimeout(this.startHeightTimer)
     const stopping = new UnavailableError('the node is stopping')
-    for (const t of this.admission.splice(0)) t.local?.({ error: errorView(stopping) })
+    for (const t of this.localAdmission.splice(0)) t.local?.({ error: errorView(stopping) })
+    this.admission.length = 0
+    this.queuedTxs.clear()
   }
 
   /**
@@ -227,18 +249,18 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
   }
 
   /**
-   * Submits many transactions, like `submit` for each, through the admission queue that relayed
-   * transactions also pass: however large the batch, this node spends at most
+   * Submits many transactions, like `submit` for each, through admission in slices (ahead of
+   * relayed transactions): however large the batch, this node spends at most
    * `admissionSliceMs` per event-loop turn on admission, so consensus keeps its pace. Each
    * result is the id or the reason the transaction was refused.
    */
   async submitMany (txs: Uint8Array[]): Promise<SubmitResult[]> {
     return await Promise.all(txs.map(async encoded => await new Promise<SubmitResult>(resolve => {
-      if (this.admission.length >= maxAdmissionQueue) {
+      if (this.queuedForAdmission >= maxAdmissionQueue) {
         resolve({ error: errorView(new MempoolFullError(`${maxAdmissionQueue} transactions are waiting for admission; retry shortly`)) })
         return
       }
-      this.admission.push({ encoded, local: resolve })
+      this.localAdmission.push({ encoded, local: resolve })
       this.startAdmitting()
     })))
   }
@@ -313,7 +335,8 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
 
   private hooks (): ExecutionHooks {
     return {
-      signedTx: encoded => this.mempool.checkedTx(encoded),
+      // A relayed transaction still queued for admission was decoded on arrival: reuse that.
+      signedTx: encoded => this.mempool.checkedTx(encoded, this.queuedTxs.get(txIdHex(encoded))?.signed),
       checkEvidence: encoded => evidenceId(this.genesis.chainId, this.validators, encoded, verifyBytes)
     }
   }
@@ -374,7 +397,12 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
 
   private propose (height: number, round: number): void {
     if (height !== this.chainState.height + 1) return
-    this.trace(`propose h=${height} r=${round} mempool=${this.mempool.size}`)
+    const backlog = this.queuedForAdmission
+    if (backlog > 0) this.admitFor(proposeAdmissionMs)
+    // Transactions this node admitted but has not gossiped yet go out first: peers receive them
+    // on the same stream before the proposal, so the compact block needs no fetch for them.
+    this.flushTxBatch()
+    this.trace(`propose h=${height} r=${round} mempool=${this.mempool.size} admitted=${backlog - this.queuedForAdmission}`)
     const built = buildBlock(this.chainState, this.mempool.candidates(maxBlockTxs), this.init.clock.now(), this.init.validatorKey?.publicKey ?? new Uint8Array(32), this.hooks(), [...this.pendingEvidence.values()])
     for (const r of built.rejected) {
       this.mempool.remove(r.tx)
@@ -382,7 +410,10 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
     }
     const hash = blockHash(built.block.header)
     this.remember(hash, { ...built, block: built.block })
-    this.feed({ type: 'value', height, round, value: encodeBlock(built.block) })
+    // Peers hold these transactions from gossip: the proposal names them by id (a compact block).
+    const value = encodeCompactBlock(built.block, built.block.txs.map(tx => fromHex(txIdHex(tx))))
+    this.decodedBlocks.set(value, built.block)
+    this.feed({ type: 'value', height, round, value })
   }
 
   private validateValue (height: number, value: Uint8Array): boolean {
@@ -414,11 +445,12 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
   }
 
   private readonly valueHashes = new WeakMap<Uint8Array, Uint8Array>()
+  /** A value's hash is its block's header hash, the same for the full and the compact form. */
   private hashValue (value: Uint8Array): Uint8Array {
     let hash = this.valueHashes.get(value)
     if (hash === undefined) {
       try {
-        hash = blockHash(this.blockOf(value).header)
+        hash = blockHash(this.proposedOf(value).header)
       } catch {
         hash = sha256(value)   // undecodable: a hash no valid block has, so it can never gather votes
       }
@@ -427,15 +459,95 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
     return hash
   }
 
-  /** Decodes a proposed block once, however many times consensus hands over the same bytes. */
+  /** Decodes a proposed value (full or compact block) once, however many times it is handed over. */
+  private readonly decodedProposals = new WeakMap<Uint8Array, ProposedBlock>()
+  private proposedOf (value: Uint8Array): ProposedBlock {
+    let proposed = this.decodedProposals.get(value)
+    if (proposed === undefined) {
+      proposed = decodeProposedBlock(value)
+      this.decodedProposals.set(value, proposed)
+    }
+    return proposed
+  }
+
+  /**
+   * The full block of a proposed value: a compact block's transactions come from this node's
+   * mempool, admission queue, the last block, or a fetch from peers (`fetchMissingTxs`).
+   * Throws `MalformedMessageError` if some are still unknown.
+   */
   private readonly decodedBlocks = new WeakMap<Uint8Array, Block>()
   private blockOf (value: Uint8Array): Block {
     let block = this.decodedBlocks.get(value)
     if (block === undefined) {
-      block = decodeBlock(value)
+      const completed = completeBlock(this.proposedOf(value), id => this.knownTx(id))
+      if ('missing' in completed) throw new MalformedMessageError(`compact block: ${completed.missing.length} transactions are unknown to this node`)
+      block = completed.block
       this.decodedBlocks.set(value, block)
     }
     return block
+  }
+
+  /** A transaction this node holds, by hex id, from wherever it is now. */
+  private knownTx (id: string): Uint8Array | undefined {
+    return this.mempool.encodedOf(id) ?? this.queuedTxs.get(id)?.encoded ?? this.fetchedTxs.get(id) ?? this.lastBlockTxs.get(id)
+  }
+
+  /** Transactions waiting in the admission queue, by hex id (compact proposals name them). */
+  private readonly queuedTxs = new Map<string, { encoded: Uint8Array, signed: SignedTx }>()
+  /** Transactions fetched for compact proposals, until committed (bounded by `maxFetchedTxs`). */
+  private readonly fetchedTxs = new Map<string, Uint8Array>()
+  /** The last committed block's transactions, for peers that fetch them late. */
+  private lastBlockTxs = new Map<string, Uint8Array>()
+
+  /** The ids of a compact proposal's transactions this node does not hold (none for a full block). */
+  private missingTxs (value: Uint8Array): Uint8Array[] {
+    if (this.decodedBlocks.has(value)) return []
+    const proposed = this.proposedOf(value)
+    if (proposed.txIds === undefined) return []
+    return proposed.txIds.filter(id => this.knownTx(toHex(id)) === undefined)
+  }
+
+  /**
+   * Asks peers for transactions by id: first the peer that relayed the proposal (it holds them
+   * if it could validate it), then the others. Answers are kept only if they hash to an id
+   * asked for; signatures are checked when the block executes.
+   */
+  private async fetchMissingTxs (ids: Uint8Array[], first: string): Promise<void> {
+    const net = this.init.network
+    let wanted = ids
+    for (const peer of [first, ...net.peers().filter(p => p !== first)]) {
+      if (wanted.length === 0 || !this.running) return
+      try {
+        const reply = shape.list(decode(await net.request(peer, this.protocols.txsById, encode(wanted), { timeoutMs: txFetchTimeoutMs, maxResponseBytes: maxTxsByIdReplyBytes })), 'txs-by-id reply', wanted.length)
+        const asked = new Set(wanted.map(id => toHex(id)))
+        for (const item of reply) {
+          const tx = shape.bytes(item, 'txs-by-id reply[]')
+          const id = txIdHex(tx)
+          if (!asked.has(id)) throw new MalformedMessageError('txs-by-id reply holds a transaction not asked for')
+          if (this.fetchedTxs.size >= maxFetchedTxs) this.fetchedTxs.clear()
+          this.fetchedTxs.set(id, tx)
+        }
+      } catch (err) {
+        if (err instanceof MalformedMessageError) net.penalise(peer, err.message)
+        this.log(`ledger: fetching ${wanted.length} transactions from ${peer.slice(-8)} failed: ${(err as Error).message}`)
+      }
+      wanted = wanted.filter(id => this.knownTx(toHex(id)) === undefined)
+    }
+    if (wanted.length > 0) this.log(`ledger: ${wanted.length} transactions of a compact proposal are unknown to every peer`)
+  }
+
+  private serveTxsById (request: Uint8Array): Uint8Array {
+    const ids = shape.list(decode(request), 'txs-by-id request', maxBlockTxs).map(id => shape.bytes(id, 'txs-by-id request[]', 32))
+    const found: Uint8Array[] = []
+    let bytes = 0
+    for (const id of ids) {
+      const tx = this.knownTx(toHex(id))
+      if (tx === undefined) continue
+      bytes += tx.byteLength + 8
+      if (bytes > maxBlockBytes) break
+      found.push(tx)
+    }
+    return encode(found)
   }
 
   private remember (hash: Uint8Array, outcome: BlockOutcome & { block: Block }): void {
@@ -450,10 +562,20 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
     if (height !== this.chainState.height + 1) return
     let outcome = this.outcomes.get(toHex(hash))
     if (outcome === undefined) {
-      const block = this.blockOf(value)
+      let block: Block
+      try {
+        block = this.blockOf(value)
+      } catch (err) {
+        // A quorum committed a compact block whose transactions this node lacks: the peers that
+        // committed it serve it whole by block sync.
+        if (!(err instanceof KeynetError)) throw err
+        this.log(`ledger: cannot rebuild committed block ${height} (${err.message}); syncing it`)
+        void this.pollPeers()
+        return
+      }
       outcome = { ...executeBlock(this.chainState, block, this.hooks()), block }
     }
-    this.applyCommitted(height, hash, value, certificate, outcome)
+    this.applyCommitted(height, hash, encodeBlock(outcome.block), certificate, outcome)
     this.scheduleNextHeight()
   }
 
@@ -469,11 +591,15 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
     this.chainState = outcome.chain
     this.lastCommit = { header: encodeHeader(block.header), certificate }
     this.outcomes.clear()
+    this.lastBlockTxs = new Map(block.txs.map((tx, i) => [ids[i] ?? '', tx]))
+    // Fetched transactions may belong to a proposal for a later height, already received.
+    if (this.fetchedTxs.size > 0) for (const id of ids) this.fetchedTxs.delete(id)
     this.mempool.pruneCommitted(block.txs)
+    this.dropQueuedCommitted(ids)
     for (const e of block.evidence) this.pendingEvidence.delete(toHex(sha256(e)))
     if (this.waiters.size > 0) for (const id of ids) this.wake(id)
     this.emit('commit', { height, hash, block, outcome })
-    this.trace(`commit h=${height} r=${this.cs.round} txs=${block.txs.length} mempool=${this.mempool.size} admission=${this.admission.length} sigchecks=${this.verifiedTxs.signatureChecks}`)
+    this.trace(`commit h=${height} r=${this.cs.round} txs=${block.txs.length} mempool=${this.mempool.size} admission=${this.queuedForAdmission} sigchecks=${this.verifiedTxs.signatureChecks}`)
   }
 
   /**
@@ -562,22 +688,50 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
   private onConsensusMessage (data: Uint8Array, from: string): void {
     for (const message of this.decodeConsensus(data) ?? []) {
       if (this.heightWaiting !== undefined && messageHeight(message) === this.heightWaiting && this.isValidatorVote(message)) this.joinWaitingHeight()
-      this.feed(message.type === 'proposal' ? { type: 'proposal', proposal: message.proposal, from } : { type: 'vote', vote: message.vote, from })
+      if (message.type === 'proposal') this.onProposal(message.proposal, from)
+      else this.feed({ type: 'vote', vote: message.vote, from })
     }
+  }
+
+  /** Proposals whose missing transactions are being fetched, by value hash. */
+  private readonly fetching = new Set<string>()
+  /**
+   * Feeds a proposal to consensus once its block is complete: a compact block naming
+   * transactions this node has not received yet waits for them to be fetched (consensus
+   * validates a proposal once, on arrival).
+   */
+  private onProposal (proposal: SignedProposal, from: string): void {
+    const feed = (): void => this.feed({ type: 'proposal', proposal, from })
+    // A proposal for a later height is kept by consensus and validated when this node gets there.
+    if (proposal.height <= this.chainState.height) { feed(); return }
+    let missing: Uint8Array[]
+    try { missing = this.missingTxs(proposal.value) } catch { feed(); return }   // malformed: consensus rejects it
+    if (missing.length === 0) { feed(); return }
+    const key = toHex(this.hashValue(proposal.value))
+    if (this.fetching.has(key)) return   // the fetch under way feeds it
+    this.fetching.add(key)
+    this.trace(`fetching ${missing.length} transactions of proposal h=${proposal.height} r=${proposal.round}`)
+    void this.fetchMissingTxs(missing, from).finally(() => {
+      this.fetching.delete(key)
+      if (this.running) feed()
+    })
   }
 
   // ---- transaction gossip -----------------------------------------------------------------
 
+  private lastTxFlush = Number.NEGATIVE_INFINITY
   private gossipTx (encoded: Uint8Array): void {
     this.txBatch.push(encoded)
     if (this.txBatch.length >= maxTxBatch) { this.flushTxBatch(); return }
-    this.txBatchTimer ??= setTimeout(() => this.flushTxBatch(), this.init.txGossipDelayMs ?? 10)
+    const busy = performance.now() - this.lastTxFlush < busyTxGossipDelayMs
+    this.txBatchTimer ??= setTimeout(() => this.flushTxBatch(), busy ? busyTxGossipDelayMs : this.init.txGossipDelayMs ?? 10)
   }
 
   private flushTxBatch (): void {
     if (this.txBatchTimer !== undefined) clearTimeout(this.txBatchTimer)
     this.txBatchTimer = undefined
     if (this.txBatch.length === 0) return
+    this.lastTxFlush = performance.now()
     const batch = this.txBatch
     this.txBatch = []
     this.init.network.publish(this.topics.txs, encode(batch)).catch(err => this.log(`ledger: tx gossip failed: ${(err as Error).message}`))
@@ -614,14 +768,22 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
    */
   private onTxBatch (data: Uint8Array): void {
     for (const t of this.decodeTxBatch(data) ?? []) {
-      if (this.admission.length >= maxAdmissionQueue) break
+      if (this.queuedForAdmission >= maxAdmissionQueue) break
       this.admission.push(t)
+      this.queuedTxs.set(txIdHex(t.encoded), t)
     }
     this.startAdmitting()
   }
 
-  /** Relayed transactions (decoded on the gossip path) and local API submissions waiting for their result. */
+  /** Relayed transactions (decoded on the gossip path) waiting for admission. */
   private readonly admission: Array<{ encoded: Uint8Array, signed?: SignedTx, local?: (result: SubmitResult) => void }> = []
+  /**
+   * Transactions submitted to this node's API, admitted before relayed ones: no other node has
+   * them until this one admits and gossips them, while relayed ones are already on their way to
+   * every proposer (and a proposal holding them gets them checked at once).
+   */
+  private readonly localAdmission: Array<{ encoded: Uint8Array, local: (result: SubmitResult) => void }> = []
+  private get queuedForAdmission (): number { return this.admission.length + this.localAdmission.length }
   private admitting = false
   private startAdmitting (): void {
     if (this.admitting) return
@@ -630,16 +792,41 @@ export class LedgerNode extends EventEmitter<{ commit: [CommittedBlock] }> {
   }
 
   private admitSlice (): void {
-    const deadline = performance.now() + admissionSliceMs
-    do {
-      for (const t of this.admission.splice(0, admissionChunkTxs)) this.admit(t)
-    } while (this.admission.length > 0 && performance.now() < deadline)
+    this.admitFor(admissionSliceMs)
     this.maybeStartWaitingHeight()
-    if (this.admission.length > 0 && this.running) setImmediate(() => this.admitSlice())
+    if (this.queuedForAdmission > 0 && this.running) setImmediate(() => this.admitSlice())
     else this.admitting = false
   }
 
+  /**
+   * Drops relayed transactions a block just committed from the admission queue. Under load a
+   * validator often meets a transaction first inside a proposal (and checks it there); admitting
+   * the queued copy afterwards would only find its nonce used, after thousands of such checks
+   * delayed the transactions still waiting.
+   */
+  private dropQueuedCommitted (ids: string[]): void {
+    if (this.queuedTxs.size === 0) return
+    const committed = new Set<string>()
+    for (const id of ids) if (this.queuedTxs.delete(id)) committed.add(id)
+    if (committed.size === 0) return
+    let kept = 0
+    for (const t of this.admission) {
+      if (!committed.has(txIdHex(t.encoded))) this.admission[kept++] = t
+    }
+    this.admission.length = kept
+  }
+
+  /** Admits queued transactions for about `ms` milliseconds. */
+  private admitFor (ms: number): void {
+    const deadline = performance.now() + ms
+    do {
+      const queue = this.localAdmission.length > 0 ? this.localAdmission : this.admission
+      for (const t of queue.splice(0, admissionChunkTxs)) this.admit(t)
+    } while (this.queuedForAdmission > 0 && performance.now() < deadline)
+  }
+
   private admit (t: { encoded: Uint8Array, signed?: SignedTx, local?: (result: SubmitResult) => void }): void {
+    this.queuedTxs.delete(txIdHex(t.encoded))
     if (t.local !== undefined) {
       let result: SubmitResult
       try { result = { id: this.submit(t.encoded) } } catch (err) { result = { error: errorView(err as Error) } }

@@ -86,19 +86,25 @@ export class Mempool {
     return this.byId.has(id)
   }
 
+  /** The bytes of a pending transaction by its hex id, if this mempool holds it. */
+  encodedOf (id: string): Uint8Array | undefined {
+    return this.byId.get(id)?.encoded
+  }
+
   /** The already-verified form of a pending transaction, if this mempool holds it. */
   verified (encoded: Uint8Array): SignedTx | undefined {
     return this.byId.get(txIdHex(encoded))?.signed
   }
 
   /**
-   * The decoded, signature-checked form of any transaction, for block building and execution:
+   * The decoded, signature-checked form of any transaction, for block building and execution
+   * (`decoded`, if given, must come from these bytes):
    * the pending copy, else one `verifiedTxs` remembers, else decoded and checked now (throwing
    * as the ledger would). The pending copy comes first because a deep mempool holds more
    * transactions than the bounded memory of checks.
    */
-  checkedTx (encoded: Uint8Array): SignedTx {
-    return this.verified(encoded) ?? this.verifiedTxs.signedTx(encoded)
+  checkedTx (encoded: Uint8Array, decoded?: SignedTx): SignedTx {
+    return this.verified(encoded) ?? this.verifiedTxs.signedTx(encoded, decoded)
   }
 
   /** Whether any pending transaction could go into the next block (its sender's next nonce is here). */
@@ -142,11 +148,13 @@ export class Mempool {
   pruneCommitted (committed: Uint8Array[]): void {
     const touched = new Set<string>()
     for (const encoded of committed) {
-      const p = this.byId.get(txIdHex(encoded))
-      if (p !== undefined) touched.add(p.sender)
-      else {
-        try { touched.add(toHex(senderOf(decodeSignedTx(encoded).tx))) } catch { /* not ours to judge */ }
-      }
+      const id = txIdHex(encoded)
+      const p = this.byId.get(id)
+      if (p !== undefined) { touched.add(p.sender); continue }
+      // A committed transaction was checked (so decoded) when its block executed here.
+      const signed = this.verifiedTxs.known(id)
+      if (signed !== undefined) { touched.add(toHex(senderOf(signed.tx))); continue }
+      try { touched.add(toHex(senderOf(decodeSignedTx(encoded).tx))) } catch { /* not ours to judge */ }
     }
     for (const sender of touched) {
       const queue = this.bySender.get(sender)

@@ -29,6 +29,11 @@ export class VerifiedTxs {
     return this.byId.has(txIdHex(encoded))
   }
 
+  /** The checked form of the transaction with this hex id, if remembered. */
+  known (id: string): SignedTx | undefined {
+    return this.byId.get(id)
+  }
+
   /**
    * The decoded, signature-checked form of `encoded`. Bytes seen before are answered from
    * memory; others are decoded (or taken from `decoded`, which must come from these bytes) and

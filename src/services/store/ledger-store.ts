@@ -1,12 +1,15 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { createRequire } from 'node:module'
-import type { DatabaseSync as Database, StatementSync } from 'node:sqlite'
+import type { DatabaseSync as Database, SQLInputValue, StatementSync } from 'node:sqlite'
 import type { StateChange } from '../../core/ledger/state.ts'
 
 // Loaded at evaluation time rather than link time, so the CLI can quiet Node 22's
 // "experimental" notice for node:sqlite before it is printed.
 const { DatabaseSync } = createRequire(import.meta.url)('node:sqlite') as typeof import('node:sqlite')
+
+/** Rows written by one multi-row INSERT (SQLite allows 32,766 parameters per statement). */
+const rowsPerStatement = 64
 
 /** A committed transaction's place and result. */
 export interface TxRecord { id: Uint8Array, index: number, error?: { name: string, message: string } }
@@ -27,6 +30,7 @@ export class LedgerStore {
     putState: StatementSync, delState: StatementSync, allState: StatementSync
     putMeta: StatementSync, getMeta: StatementSync, head: StatementSync
     putTx: StatementSync, getTx: StatementSync
+    putTxRows: StatementSync, putStateRows: StatementSync
   }
   private readonly synchronous: 'FULL' | 'NORMAL'
 
@@ -60,6 +64,8 @@ export class LedgerStore {
       getMeta: this.db.prepare('SELECT value FROM meta WHERE key = ?'),
       head: this.db.prepare('SELECT MAX(height) AS height FROM blocks'),
       putTx: this.db.prepare('INSERT OR REPLACE INTO txs (id, height, idx, error) VALUES (?, ?, ?, ?)'),
+      putTxRows: this.db.prepare(`INSERT OR REPLACE INTO txs (id, height, idx, error) VALUES ${Array(rowsPerStatement).fill('(?, ?, ?, ?)').join(', ')}`),
+      putStateRows: this.db.prepare(`INSERT OR REPLACE INTO state (key, value) VALUES ${Array(rowsPerStatement).fill('(?, ?)').join(', ')}`),
       getTx: this.db.prepare('SELECT height, idx, error FROM txs WHERE id = ?')
     }
   }
@@ -84,11 +90,18 @@ export class LedgerStore {
     this.db.exec('BEGIN')
     try {
       this.stmts.putBlock.run(stored.height, stored.hash, stored.block, stored.certificate)
-      for (const t of txs) this.stmts.putTx.run(t.id, stored.height, t.index, t.error === undefined ? null : JSON.stringify(t.error))
-      for (const c of changes) {
-        if (c.value === undefined) this.stmts.delState.run(c.key)
-        else this.stmts.putState.run(c.key, c.value)
-      }
+      // Full statements of many rows each, then the rest row by row: one call into SQLite per
+      // `rowsPerStatement` rows instead of per row (a block writes two or three rows per transaction).
+      const txRow = (t: TxRecord): unknown[] => [t.id, stored.height, t.index, t.error === undefined ? null : JSON.stringify(t.error)]
+      const fullTx = txs.length - (txs.length % rowsPerStatement)
+      for (let i = 0; i < fullTx; i += rowsPerStatement) this.stmts.putTxRows.run(...txs.slice(i, i + rowsPerStatement).flatMap(txRow) as SQLInputValue[])
+      for (const t of txs.slice(fullTx)) this.stmts.putTx.run(...txRow(t) as SQLInputValue[])
+      const puts = changes.filter(c => c.value !== undefined)
+      for (const c of changes) if (c.value === undefined) this.stmts.delState.run(c.key)
+      // Keys are distinct within a block's changes, so the order of puts does not matter.
+      const fullPut = puts.length - (puts.length % rowsPerStatement)
+      for (let i = 0; i < fullPut; i += rowsPerStatement) this.stmts.putStateRows.run(...puts.slice(i, i + rowsPerStatement).flatMap(c => [c.key, c.value!]))
+      for (const c of puts.slice(fullPut)) this.stmts.putState.run(c.key, c.value!)
       this.db.exec('COMMIT')
     } catch (err) {
       this.db.exec('ROLLBACK')

@@ -23,7 +23,7 @@ import { KvReplicator, KvStore, serveKv } from '../services/kv/index.ts'
 import type { LedgerNode } from '../services/ledger/ledger-node.ts'
 import type { NodeMetrics } from '../services/metrics/node-metrics.ts'
 import type { P2PHost } from '../services/p2p/index.ts'
-import { defaultNodeStake, defaultStoragePrice } from '../services/market/constants.ts'
+import { defaultComputePrice, defaultNodeStake, defaultStoragePrice } from '../services/market/constants.ts'
 import { HeldContent } from '../services/market/held-content.ts'
 import { MarketAgent } from '../services/market/market-agent.ts'
 import { KvAssignments } from '../services/replication/kv-assignments.ts'
@@ -55,10 +55,11 @@ export interface Role { stop: () => Promise<void> }
 export interface OperatorFile { operatorKey: string, endorsement: string, operator?: string }
 
 /** A provider's entry on the ledger, for every kind it offers; returns its operator address. */
-export function startRegistration (ctx: RoleContext, opts: { kinds: ProviderKind[], region: string, capacityBytes: number }): { registration: ProviderRegistration, operator: string } {
+export function startRegistration (ctx: RoleContext, opts: { kinds: ProviderKind[], region: string, capacityBytes: number, memoryBytes?: number }): { registration: ProviderRegistration, operator: string } {
   const operator = readOperatorFile(ctx.dataDir)
   const registration = new ProviderRegistration({
     ledger: ctx.ledger, host: ctx.p2p, key: ctx.key, kinds: opts.kinds, region: opts.region, capacityBytes: opts.capacityBytes,
+    ...(opts.memoryBytes === undefined ? {} : { memoryBytes: opts.memoryBytes }),
     operatorKey: fromHex(operator.operatorKey), endorsement: fromHex(operator.endorsement), log: ctx.log
   })
   registration.start()
@@ -124,14 +125,25 @@ export async function startService (ctx: RoleContext): Promise<Role> {
 }
 
 /**
- * Runs WebAssembly tasks for others over `/keynet/compute/run/1`, at most `cores` at once. (Its
- * offer on the market and payment through escrow come with the market's compute deals.)
+ * Runs WebAssembly tasks for others over `/keynet/compute/run/1`, at most `cores` at once, signing
+ * a result report for each task with escrow on the ledger. Registered (with `registration`), it
+ * stakes for its operator and offers its cores on the market at `price` per core-second.
+ * `KEYNET_TEST_COMPUTE_LIE=1` makes it a cheating provider (made-up results), for tests only.
  */
-export async function startCompute (ctx: RoleContext, opts: { cores: number, memoryBytes: number }): Promise<Role> {
-  const compute = new ComputeHost({ host: ctx.p2p, cores: opts.cores, memoryBytes: opts.memoryBytes, log: ctx.log })
+export async function startCompute (ctx: RoleContext, opts: { cores: number, memoryBytes: number, price?: number }, market?: { registration: ProviderRegistration, operator: string }): Promise<Role> {
+  const lie = process.env.KEYNET_TEST_COMPUTE_LIE === '1'
+  const compute = new ComputeHost({ host: ctx.p2p, cores: opts.cores, memoryBytes: opts.memoryBytes, reports: { key: ctx.key, chainId: ctx.ledger.chain.genesis.chainId }, lie, log: ctx.log })
   await compute.start()
-  ctx.log(`compute: serving tasks on ${opts.cores} cores, up to ${opts.memoryBytes} bytes of memory each`)
-  return { stop: async () => { await compute.stop() } }
+  ctx.log(`compute: serving tasks on ${opts.cores} cores, up to ${opts.memoryBytes} bytes of memory each${lie ? ' (KEYNET_TEST_COMPUTE_LIE: answering made-up results)' : ''}`)
+  if (market === undefined) return { stop: async () => { await compute.stop() } }
+  const agent = new MarketAgent({
+    ledger: ctx.ledger, host: ctx.p2p, key: ctx.key, kind: 'compute', operator: market.operator, log: ctx.log,
+    send: (body, what) => { market.registration.send(body, what) },
+    offer: { capacity: opts.cores, price: opts.price ?? defaultComputePrice },
+    stake: defaultNodeStake
+  })
+  await agent.start()
+  return { stop: async () => { await agent.stop(); await compute.stop() } }
 }
 
 /** The gateway's DNS server: where it listens, where foreign names go, and what A/AAAA answers give. */

@@ -5,11 +5,15 @@
  * a run id can be watched over `/keynet/compute/checkpoint/1` by the peer that asked for it: each
  * checkpoint the task writes is handed to that peer as it is written.
  */
-import { toHex } from '../../foundations/bytes.ts'
+import { toHex, utf8 } from '../../foundations/bytes.ts'
+import { addressOf, type KeyPair } from '../../foundations/crypto.ts'
+import { cidForBlock, rawCode } from '../../core/content/index.ts'
+import { comparableStatuses, fuelPerMs, resultDigest } from '../../core/compute/index.ts'
+import { coreSecondsOf, signComputeReport } from '../../core/market/compute-tasks.ts'
 import { NotFoundError, UnavailableError } from '../../foundations/errors.ts'
 import { maxMessageBytesCap, type P2PHost } from '../p2p/index.ts'
 import {
-  computeCheckpointProtocol, computeRunProtocol, decodeCheckpointWatch, decodeRunRequest, encodeCheckpointUpdate, encodeRunResponse, type CheckpointUpdate
+  computeCheckpointProtocol, computeRunProtocol, decodeCheckpointWatch, decodeRunRequest, encodeCheckpointUpdate, encodeRunResponse, type CheckpointUpdate, type SignedRunReport
 } from './compute-protocol.ts'
 import { checkpointHoldMs, unknownRunPauseMs, wallSlackMs, wallTimeoutMultiple } from './constants.ts'
 import { Sandbox } from './sandbox.ts'
@@ -20,6 +24,10 @@ export interface ComputeHostInit {
   cores: number
   /** Memory one task may use, in bytes: larger requests are refused. */
   memoryBytes: number
+  /** Signs result reports for tasks with escrow on the ledger (run requests that name a task id). */
+  reports?: { key: KeyPair, chainId: string }
+  /** Test-only: answer every run with a made-up result (signed as if real), as a cheating provider would. */
+  lie?: boolean
   log?: (line: string) => void
 }
 
@@ -57,14 +65,15 @@ export class ComputeHost {
       const watched: WatchedRun | undefined = key === undefined ? undefined : { client: from, seq: 0, checkpoint: undefined, ended: false, waiting: new Set() }
       if (key !== undefined && watched !== undefined) this.watched.set(key, watched)
       try {
-        const result = await this.sandbox.run({
+        const ran = await this.sandbox.run({
           ...run,
           signal,
           transferInput: false,
           ...(watched === undefined ? {} : { onCheckpoint: (bytes: Uint8Array) => { watched.seq++; watched.checkpoint = bytes; wake(watched) } })
         })
+        const result = this.init.lie === true ? { ...ran, status: 'ok' as const, exitCode: 0, output: utf8.encode('a made-up result\n'), outputCid: cidForBlock(rawCode, utf8.encode('a made-up result\n')) } : ran
         this.init.log?.(`compute: task for ${from} ended ${result.status} in ${result.timings.totalMs.toFixed(0)} ms${watched === undefined ? '' : `, ${watched.seq} checkpoints`}`)
-        return encodeRunResponse(result)
+        return encodeRunResponse({ ...result, ...this.report(run.taskId, result, run.timeoutMs) })
       } finally {
         this.running--
         if (key !== undefined && watched !== undefined) {
@@ -89,6 +98,15 @@ export class ComputeHost {
       const update: CheckpointUpdate = run.seq > watch.after ? { seq: run.seq, checkpoint: run.checkpoint, ended: run.ended } : { seq: watch.after, checkpoint: undefined, ended: run.ended }
       return encodeCheckpointUpdate(update)
     }, { maxRequestBytes: 1024, timeoutMs: checkpointHoldMs + wallSlackMs })
+  }
+
+  /** The signed report of a comparable run of a task with escrow: its digest and the core-seconds its fuel took. */
+  private report (taskId: string | undefined, r: { status: string, exitCode: number | undefined, outputCid: { toString: () => string }, fuelUsed: number | undefined }, timeoutMs: number): { report?: SignedRunReport } {
+    const signer = this.init.reports
+    if (taskId === undefined || signer === undefined || !comparableStatuses.has(r.status)) return {}
+    const coreSeconds = coreSecondsOf(r.fuelUsed ?? timeoutMs * fuelPerMs, fuelPerMs)
+    const report = { taskId, provider: toHex(addressOf(signer.key.publicKey)), digest: resultDigest(r), coreSeconds }
+    return { report: { coreSeconds, sig: signComputeReport(signer.key.secretKey, signer.chainId, report) } }
   }
 
   async stop (): Promise<void> {

@@ -31,5 +31,7 @@ export const maxCachedCommitmentSegments = 2 ** 21
 export const defaultNodeStake = 100_000
 /** Price per GiB per period a storage node offers when not told otherwise. */
 export const defaultStoragePrice = 10
+/** Price per core-second a compute node offers when not told otherwise. */
+export const defaultComputePrice = 2
 
 assert.ok(answerAfterBps < 10_000 && fallbackAfterBps < 10_000)

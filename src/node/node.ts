@@ -8,6 +8,7 @@ import type { Genesis } from '../core/ledger/types.ts'
 import { ApiServer } from '../edges/api/http-server.ts'
 import { ledgerRoutes } from '../edges/api/routes.ts'
 import { marketRoutes } from '../edges/api/market-routes.ts'
+import { computeRoutes } from '../edges/api/compute-routes.ts'
 import { MetricsRegistry } from '../services/metrics/registry.ts'
 import { registerNodeMetrics } from '../services/metrics/node-metrics.ts'
 import { metricsRoute } from '../edges/api/metrics-route.ts'
@@ -117,7 +118,7 @@ export async function startNode (config: NodeConfig): Promise<RunningNode> {
     p2p: () => p2p.multiaddrs(),
     peers: () => p2p.peers().length,
     extra: () => extra
-  }), ...marketRoutes(ledger), metricsRoute(registry)], config.log)
+  }), ...marketRoutes(ledger), ...computeRoutes(ledger), metricsRoute(registry)], config.log)
   const extra: Partial<Pick<StatusView, 'storage' | 'faults'>> = {}
   await p2p.start()
   await ledger.start()

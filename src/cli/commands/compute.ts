@@ -12,6 +12,8 @@ import { ComputeClient, type ComputeProgress } from '../../services/compute/inde
 import { createP2PHost } from '../../services/p2p/index.ts'
 import { CliContext, type GlobalOptions } from '../context.ts'
 import { positive } from '../args.ts'
+import { clientAddress, describeSettlement, marketOffers, openTaskEscrow, settleTask } from './compute-market.ts'
+import type { ComputeTask } from '../../core/market/compute-tasks.ts'
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v]
 
@@ -34,6 +36,8 @@ interface TaskRecord {
   checkpointEveryMs: number
   providers: Array<{ provider: string, result: string, resumedFrom?: string, checkpoints: number, note?: string }>
   at: string
+  /** A task run on the market: its escrow and settlement on the ledger, as it was after the run. */
+  ledger?: ComputeTask
 }
 
 /** Longest note (the first line of a provider's stderr) kept in a task record. */
@@ -45,7 +49,9 @@ export function computeCommands (program: Command, globals: () => GlobalOptions)
   compute.command('run <module>')
     .description('run a task on replicas under distinct providers; the result is accepted when they agree')
     .requiredOption('--input <file>', 'the task\'s input (its stdin)')
-    .requiredOption('--provider <multiaddr>', 'a compute node, /ip4/…/tcp/…/p2p/<id> (repeatable; each counts as its own operator)', collect)
+    .option('--provider <multiaddr>', 'run on these compute nodes instead of offers from the ledger, /ip4/…/tcp/…/p2p/<id> (repeatable; each counts as its own operator; no escrow, no payment)', collect)
+    .option('--region <region>', 'only providers in this region (market)')
+    .option('--max-price <n>', 'highest price per core-second to pay (market)')
     .option('--replicas <n>', 'providers that must agree', '2')
     .option('--memory <size>', 'memory cap of the task', '256MiB')
     .option('--timeout <duration>', 'CPU-time budget (as fuel)', '60s')
@@ -53,7 +59,7 @@ export function computeCommands (program: Command, globals: () => GlobalOptions)
     .option('--checkpoint-every <duration>', 'ask the task to checkpoint this often (its clock; the task reads KEYNET_CHECKPOINT_EVERY_MS); a provider that dies is replaced from its last checkpoint', '0')
     .option('-o, --output <file>', 'write the accepted output here (default: stdout)')
     .addHelpText('after', '\nExamples:\n  keynet compute run ./build/examples/hash.wasm --input data.bin --replicas 2 --provider /ip4/127.0.0.1/tcp/7711/p2p/12D3… --provider … -o result.bin\n  keynet compute run ./build/examples/train.wasm --input iris.csv --checkpoint-every 5s --provider … --provider … --provider …')
-    .action(async (modulePath: string, o: { input: string, provider: string[], replicas: string, memory: string, timeout: string, maxOutput: string, checkpointEvery: string, output?: string }) => {
+    .action(async (modulePath: string, o: { input: string, provider?: string[], region?: string, maxPrice?: string, replicas: string, memory: string, timeout: string, maxOutput: string, checkpointEvery: string, output?: string }) => {
       const ctx = new CliContext(globals())
       const module = new Uint8Array(readFileSync(modulePath))
       const input = new Uint8Array(readFileSync(o.input))
@@ -64,20 +70,29 @@ export function computeCommands (program: Command, globals: () => GlobalOptions)
         memoryBytes: parseBytes(o.memory, '--memory'),
         timeoutMs: parseDurationMs(o.timeout, '--timeout'),
         maxOutputBytes: parseBytes(o.maxOutput, '--max-output'),
-        checkpointEveryMs: parseDurationMs(o.checkpointEvery, '--checkpoint-every')
+        checkpointEveryMs: parseDurationMs(o.checkpointEvery, '--checkpoint-every'),
+        ...(o.region === undefined ? {} : { region: o.region }),
+        ...(o.maxPrice === undefined ? {} : { maxPrice: positive(o.maxPrice, '--max-price') })
       })
-      const id = taskId(spec, 'cli', Date.now())
-      const providers = o.provider.map(a => {
+      // Without --provider the task goes to the market: offers from the ledger, escrow, settlement.
+      const onMarket = o.provider === undefined || o.provider.length === 0
+      const signer = onMarket ? (await ctx.signer()).key : undefined
+      const market = onMarket ? await marketOffers(ctx, o.region) : undefined
+      const id = taskId(spec, signer === undefined ? 'cli' : clientAddress(signer), Date.now())
+      const chainId = signer === undefined ? '' : (await ctx.trustedGenesis(ctx.api())).chainId
+      const escrow = signer === undefined || market === undefined ? undefined : await openTaskEscrow(ctx, signer, id, spec, market)
+      if (escrow !== undefined) process.stderr.write(`compute: task ${id} escrow ${escrow.escrow} for ${escrow.assigned.length} providers × ${escrow.units} core-seconds and a tie-breaker\n`)
+      const providers = escrow !== undefined ? escrow.peers : (o.provider ?? []).map(a => {
         const peer = multiaddr(a).getComponents().find(c => c.name === 'p2p')?.value
         if (peer === undefined) throw new MalformedMessageError(`--provider ${a} needs /p2p/<peer id>`)
         return peer
       })
-      const host = await createP2PHost({ secretKey: generateKeyPair().secretKey, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: o.provider })
+      const host = await createP2PHost({ secretKey: generateKeyPair().secretKey, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: market?.dial ?? o.provider ?? [] })
       await host.start()
       try {
         const deadline = Date.now() + 10_000
         while (providers.some(p => !host.peers().includes(p)) && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 50))
-        const offers: ComputeOffer[] = providers.map(p => ({ provider: p, operator: p, region: 'any', cores: 1, freeCores: 1, memoryBytes: spec.memoryBytes, price: 1, score: 1 }))
+        const offers: ComputeOffer[] = market?.offers ?? providers.map(p => ({ provider: p, operator: p, region: 'any', cores: 1, freeCores: 1, memoryBytes: spec.memoryBytes, price: 1, score: 1 }))
         // Progress goes to stderr, so it shows beside --json output and -o.
         const onProgress = (e: ComputeProgress): void => {
           const line = e.kind === 'launched'
@@ -86,7 +101,8 @@ export function computeCommands (program: Command, globals: () => GlobalOptions)
               : e.kind === 'failed' ? `failed on ${e.provider}: ${e.reason}` : `reported by ${e.provider}: ${e.digest.slice(0, 16)}`
           process.stderr.write(`compute: ${line}\n`)
         }
-        const result = await new ComputeClient({ host }).runVerified({ taskId: id, spec, offers, module, input, secretSeed: randomBytes(32), checkpointEveryMs: spec.checkpointEveryMs, onProgress })
+        const result = await new ComputeClient({ host }).runVerified({ taskId: id, spec, offers, module, input, secretSeed: randomBytes(32), checkpointEveryMs: spec.checkpointEveryMs, onProgress, ...(escrow === undefined ? {} : { reportTaskId: id }) })
+        const ledger = signer === undefined || market === undefined || escrow === undefined ? undefined : await settleTask(ctx, signer, id, chainId, escrow.assigned, result.reports, market)
         const record: TaskRecord = {
           id,
           module: spec.module.toString(),
@@ -105,20 +121,23 @@ export function computeCommands (program: Command, globals: () => GlobalOptions)
               ...(note === undefined || note === '' ? {} : { note })
             }
           }),
-          at: new Date().toISOString()
+          at: new Date().toISOString(),
+          ...(ledger === undefined ? {} : { ledger })
         }
         const dir = join(ctx.home, 'tasks')
         mkdirSync(dir, { recursive: true })
         writeFileSync(join(dir, `${id}.json`), JSON.stringify(record, null, 2))
         if (result.outcome.kind !== 'accepted' || result.output === undefined) {
           process.exitCode = 1
-          ctx.print(record, () => `task ${id}: unresolved (${result.outcome.kind === 'unresolved' ? result.outcome.reason : ''}); see keynet compute status ${id}`)
+          ctx.print(record, () => [`task ${id}: unresolved (${result.outcome.kind === 'unresolved' ? result.outcome.reason : ''}); see keynet compute status ${id}`, ...(ledger === undefined ? [] : describeSettlement(ledger))].join('\n'))
           return
         }
         if (o.output !== undefined) writeFileSync(o.output, result.output)
         else if (ctx.opts.json !== true) process.stdout.write(result.output)
         if (o.output !== undefined || ctx.opts.json === true) {
-          ctx.print(record, () => `task ${id}: accepted ${result.outputCid?.toString() ?? ''} from ${result.outcome.kind === 'accepted' ? result.outcome.paid.length : 0} agreeing providers${result.outcome.kind === 'accepted' && result.outcome.slashed.length > 0 ? `; ${result.outcome.slashed.length} disagreed (not paid, to be slashed)` : ''}`)
+          ctx.print(record, () => [`task ${id}: accepted ${result.outputCid?.toString() ?? ''} from ${result.outcome.kind === 'accepted' ? result.outcome.paid.length : 0} agreeing providers${result.outcome.kind === 'accepted' && result.outcome.slashed.length > 0 ? `; ${result.outcome.slashed.length} disagreed (not paid${ledger === undefined ? ', to be slashed' : ', slashed'})` : ''}`, ...(ledger === undefined ? [] : describeSettlement(ledger))].join('\n'))
+        } else if (ledger !== undefined) {
+          process.stderr.write(`${describeSettlement(ledger).join('\n')}\n`)
         }
       } finally {
         await host.stop()
@@ -126,15 +145,39 @@ export function computeCommands (program: Command, globals: () => GlobalOptions)
     })
 
   compute.command('status <task-id>')
-    .description('what became of a task run from this machine: outcome, output CID, each provider\'s answer')
-    .action((id: string) => {
+    .description('what became of a task: outcome, output CID, each provider\'s answer (if run from this machine), and its escrow and settlement on the ledger')
+    .action(async (id: string) => {
       const ctx = new CliContext(globals())
-      let record: TaskRecord
+      let record: TaskRecord | undefined
       try {
         record = JSON.parse(readFileSync(join(ctx.home, 'tasks', `${id}.json`), 'utf8')) as TaskRecord
       } catch {
-        throw new NotFoundError(`no task ${id} was run from this machine (records are in ${join(ctx.home, 'tasks')})`)
+        record = undefined
       }
-      ctx.print(record, () => [`task ${record.id} (${record.at})`, `  outcome  ${JSON.stringify(record.outcome)}`, `  output   ${record.output ?? '—'}`, ...record.providers.map(p => `  ${p.provider}  ${p.result}${p.resumedFrom === undefined ? '' : `  resumed from ${p.resumedFrom}'s checkpoint`}${p.checkpoints > 0 ? `  ${p.checkpoints} checkpoints` : ''}${p.note === undefined ? '' : `  (${p.note})`}`)].join('\n'))
+      // The ledger's state is the one that counts (a provider may have posted its report since).
+      let ledger = record?.ledger
+      if (record === undefined || ledger !== undefined) {
+        try {
+          ledger = await ctx.api().computeTask(id)
+        } catch (err) {
+          if (record === undefined) throw new NotFoundError(`no task ${id} was run from this machine (records are in ${join(ctx.home, 'tasks')}) and the ledger has none: ${(err as Error).message}`)
+        }
+      }
+      const shown = record === undefined ? { id, ledger } : { ...record, ...(ledger === undefined ? {} : { ledger }) }
+      ctx.print(shown, () => [
+        ...(record === undefined
+          ? [`task ${id} (on the ledger; not run from this machine)`]
+          : [`task ${record.id} (${record.at})`, `  outcome  ${JSON.stringify(record.outcome)}`, `  output   ${record.output ?? '—'}`, ...record.providers.map(p => `  ${p.provider}  ${p.result}${p.resumedFrom === undefined ? '' : `  resumed from ${p.resumedFrom}'s checkpoint`}${p.checkpoints > 0 ? `  ${p.checkpoints} checkpoints` : ''}${p.note === undefined ? '' : `  (${p.note})`}`)]),
+        ...(ledger === undefined ? [] : describeSettlement(ledger))
+      ].join('\n'))
+    })
+
+  compute.command('close <task-id>')
+    .description('end a task on the ledger: after its deadline (or once every assigned provider reported, for its client) the rules pay what is owed and refund the rest')
+    .action(async (id: string) => {
+      const ctx = new CliContext(globals())
+      await ctx.send({ type: 'compute-settle', taskId: id, reports: [], close: true })
+      const ledger = await ctx.api().computeTask(id)
+      ctx.print(ledger, () => [`task ${id} closed`, ...describeSettlement(ledger)].join('\n'))
     })
 }

@@ -106,6 +106,8 @@ export class ComputeClient {
     secretSeed: Uint8Array
     /** How often tasks should checkpoint (ms of the task's clock; 0 or absent: runs are not watched). */
     checkpointEveryMs?: number
+    /** The task id of the task's escrow on the ledger: providers sign their result reports for it (in `response.report`). */
+    reportTaskId?: string
     onProgress?: (event: ComputeProgress) => void
     signal?: AbortSignal
   }): Promise<VerifiedResult> {
@@ -147,7 +149,8 @@ export class ComputeClient {
         timeoutMs: spec.timeoutMs,
         maxOutputBytes: spec.maxOutputBytes,
         ...(checkpoint === undefined ? {} : { checkpoint }),
-        ...(runId === undefined ? {} : { checkpointEveryMs: everyMs, runId })
+        ...(runId === undefined ? {} : { checkpointEveryMs: everyMs, runId }),
+        ...(opts.reportTaskId === undefined ? {} : { taskId: opts.reportTaskId })
       }
       const base = { checkpoints: 0, ...(checkpoint === undefined || resumeFrom === undefined ? {} : { resumedFrom: resumeFrom }) }
       let received = 0

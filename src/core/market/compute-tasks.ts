@@ -174,8 +174,9 @@ export interface TaskSettlement {
  * Posts reports (already signature-checked) as of ledger time `now`. Each must come from an
  * assigned provider, once, claim 1..units core-seconds, and arrive before the deadline (or in the
  * closing call). The first digest with `quorum` reports is accepted; later reports are judged
- * against it. With `close` (the client at any time, anyone of the task after its deadline) the
- * task ends: a task without a quorum pays every reporter its claim; whatever is left is refunded.
+ * against it. With `close` (the client once every assigned provider has reported; any party of
+ * the task after its deadline) the task ends: a task without a quorum pays every reporter its
+ * claim; whatever is left is refunded.
  */
 export function postReports (task: ComputeTask, reports: ReadonlyArray<Omit<ComputeReport, 'taskId'>>, q: { now: number, sender: string, close: boolean }): TaskSettlement {
   if (task.status === 'closed') throw new ReplayedError(`task ${task.id} is closed: its settlement is final`)

@@ -26,6 +26,7 @@ import type { P2PHost } from '../services/p2p/index.ts'
 import { defaultComputePrice, defaultNodeStake, defaultStoragePrice } from '../services/market/constants.ts'
 import { HeldContent } from '../services/market/held-content.ts'
 import { MarketAgent } from '../services/market/market-agent.ts'
+import { ComputeClaims } from '../services/market/compute-claims.ts'
 import { KvAssignments } from '../services/replication/kv-assignments.ts'
 import { ProviderRegistration } from '../services/replication/provider-registration.ts'
 import { Replicator } from '../services/replication/replicator.ts'
@@ -132,7 +133,11 @@ export async function startService (ctx: RoleContext): Promise<Role> {
  */
 export async function startCompute (ctx: RoleContext, opts: { cores: number, memoryBytes: number, price?: number }, market?: { registration: ProviderRegistration, operator: string }): Promise<Role> {
   const lie = process.env.KEYNET_TEST_COMPUTE_LIE === '1'
-  const compute = new ComputeHost({ host: ctx.p2p, cores: opts.cores, memoryBytes: opts.memoryBytes, reports: { key: ctx.key, chainId: ctx.ledger.chain.genesis.chainId }, lie, log: ctx.log })
+  const claims = market === undefined ? undefined : new ComputeClaims({ ledger: ctx.ledger, address: toHex(market.registration.address), send: (body, what) => { market.registration.send(body, what) }, log: ctx.log })
+  const compute = new ComputeHost({
+    host: ctx.p2p, cores: opts.cores, memoryBytes: opts.memoryBytes, reports: { key: ctx.key, chainId: ctx.ledger.chain.genesis.chainId }, lie, log: ctx.log,
+    ...(claims === undefined ? {} : { onReport: (taskId: string, report: { digest: string, coreSeconds: number, sig: Uint8Array }) => { claims.remember(taskId, report) } })
+  })
   await compute.start()
   ctx.log(`compute: serving tasks on ${opts.cores} cores, up to ${opts.memoryBytes} bytes of memory each${lie ? ' (KEYNET_TEST_COMPUTE_LIE: answering made-up results)' : ''}`)
   if (market === undefined) return { stop: async () => { await compute.stop() } }
@@ -143,7 +148,8 @@ export async function startCompute (ctx: RoleContext, opts: { cores: number, mem
     stake: defaultNodeStake
   })
   await agent.start()
-  return { stop: async () => { await agent.stop(); await compute.stop() } }
+  claims?.start()
+  return { stop: async () => { claims?.stop(); await agent.stop(); await compute.stop() } }
 }
 
 /** The gateway's DNS server: where it listens, where foreign names go, and what A/AAAA answers give. */

@@ -9,7 +9,7 @@ import { marketKey } from '../../src/core/ledger/market/index.ts'
 import { endorseProvider } from '../../src/core/ledger/providers.ts'
 import type { ProviderRecord } from '../../src/core/ledger/market/types.ts'
 import type { TxBody } from '../../src/core/ledger/types.ts'
-import { signComputeReport, taskWindowMs, type ComputeTask } from '../../src/core/market/compute-tasks.ts'
+import { providerClaim, signComputeReport, taskWindowMs, type ComputeTask } from '../../src/core/market/compute-tasks.ts'
 import { minOperatorStake } from '../../src/core/market/constants.ts'
 import type { Stake } from '../../src/core/market/stake.ts'
 import { chainId, expectRejected, market, regions } from './market-fixture.ts'
@@ -154,6 +154,26 @@ describe('compute tasks on the ledger: escrow, payment by agreement, slashing, r
     assert.deepEqual(task(id2).paid.map(p => p.amount), [20, 30])
     assert.deepEqual(task(id2).slashed, [])
     assert.equal(task(id2).escrow.refunded, 100)
+  })
+})
+
+describe('a provider\'s own claims', () => {
+  it('it posts an agreeing report the client left out, never one the client could still post, and closes a task its client abandoned', () => {
+    const m = computeMarket()
+    const { alice, nodes, addr, report, task, run, now } = m
+    const id = taskId(30)
+    const me = toHex(addr(nodes[2]!))
+    assert.equal(providerClaim(undefined, me, good, now()), 'none', 'no escrow, no claim')
+    assert.equal(run(alice, { type: 'compute-open', taskId: id, units, replicas: 3, providers: [addr(nodes[0]!), addr(nodes[1]!), addr(nodes[2]!)], escrow: 200 }), undefined)
+    assert.equal(providerClaim(task(id), me, good, now()), 'none', 'the client may be settling: a report of mine there would make its transaction a replay')
+    assert.equal(providerClaim(task(id), toHex(addr(nodes[3]!)), good, now()), 'none', 'not assigned')
+    assert.equal(providerClaim(task(id), me, good, task(id).deadline), 'close', 'abandoned: claim after the deadline')
+    assert.equal(run(alice, { type: 'compute-settle', taskId: id, reports: [report(nodes[0]!, id, good, 5), report(nodes[1]!, id, good, 5)], close: false }), undefined)
+    assert.equal(providerClaim(task(id), me, good, now()), 'post')
+    assert.equal(providerClaim(task(id), me, bad, now()), 'none')
+    assert.equal(providerClaim(task(id), toHex(addr(nodes[0]!)), good, task(id).deadline), 'none', 'paid already')
+    assert.equal(run(nodes[2]!, { type: 'compute-settle', taskId: id, reports: [report(nodes[2]!, id, good, 5)], close: false }), undefined)
+    assert.equal(providerClaim(task(id), me, good, now()), 'none', 'closed')
   })
 })
 

@@ -245,3 +245,21 @@ export function vouched (task: Pick<ComputeTask, 'reports' | 'accepted' | 'quoru
   const claims = task.reports.filter(r => r.digest === task.accepted).map(r => r.coreSeconds).sort((a, b) => b - a)
   return claims[task.quorum - 1] ?? 0
 }
+
+/** What a provider holding its own signed report of a task does about it now. */
+export type ProviderClaim = 'none' | 'post' | 'close'
+
+/**
+ * A provider's side of the rules, for the report it signed (`digest`): once the client has
+ * settled (a quorum accepted) without its agreeing report, it posts it and is paid; after the
+ * deadline of a task still open it posts (if not on the ledger yet) and closes, and is paid its
+ * claim unless a quorum contradicts it. Otherwise it waits: posting while the client settles would
+ * make the client's transaction a replay.
+ */
+export function providerClaim (task: ComputeTask | undefined, provider: string, digest: string, now: number): ProviderClaim {
+  if (task === undefined || task.status === 'closed' || !task.providers.some(p => p.provider === provider)) return 'none'
+  const posted = task.reports.some(r => r.provider === provider)
+  if (now >= task.deadline) return posted && task.accepted !== undefined ? 'none' : 'close'
+  if (!posted && task.accepted === digest) return 'post'
+  return 'none'
+}

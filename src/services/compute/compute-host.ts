@@ -26,6 +26,8 @@ export interface ComputeHostInit {
   memoryBytes: number
   /** Signs result reports for tasks with escrow on the ledger (run requests that name a task id). */
   reports?: { key: KeyPair, chainId: string }
+  /** Called with each report signed (the provider keeps it to claim with on the ledger). */
+  onReport?: (taskId: string, report: { digest: string, coreSeconds: number, sig: Uint8Array }) => void
   /** Test-only: answer every run with a made-up result (signed as if real), as a cheating provider would. */
   lie?: boolean
   log?: (line: string) => void
@@ -106,7 +108,9 @@ export class ComputeHost {
     if (taskId === undefined || signer === undefined || !comparableStatuses.has(r.status)) return {}
     const coreSeconds = coreSecondsOf(r.fuelUsed ?? timeoutMs * fuelPerMs, fuelPerMs)
     const report = { taskId, provider: toHex(addressOf(signer.key.publicKey)), digest: resultDigest(r), coreSeconds }
-    return { report: { coreSeconds, sig: signComputeReport(signer.key.secretKey, signer.chainId, report) } }
+    const sig = signComputeReport(signer.key.secretKey, signer.chainId, report)
+    this.init.onReport?.(taskId, { digest: report.digest, coreSeconds, sig })
+    return { report: { coreSeconds, sig } }
   }
 
   async stop (): Promise<void> {

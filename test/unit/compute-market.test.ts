@@ -210,6 +210,9 @@ describe('bad compute settlements move nothing', () => {
     expectRejected(m, alice, open([nodes[0]!, nodes[4]!], 150), next(), 'NotFoundError', /no compute offer/)
     // An operator cannot have its own node check its own task.
     expectRejected(m, operators[0]!, open([nodes[0]!, nodes[1]!], 150), next(), 'PolicyNotMetError', /client's own operator group/)
+    // Nor can a client that funded an operator's stake have that operator's node run its task.
+    assert.equal(run(m.bob, { type: 'stake', operator: addr(operators[2]!), amount: 1000 }), undefined)
+    expectRejected(m, m.bob, open([nodes[0]!, nodes[2]!], 150, { taskId: taskId(21) }), next(), 'PolicyNotMetError', /client's own operator group/)
     assert.equal(run(alice, open([nodes[0]!, nodes[1]!], 150)), undefined)
     expectRejected(m, alice, open([nodes[2]!, nodes[3]!], 150), next(), 'ReplayedError', /used once/)
     const assign = (providers: KeyPair[]): TxBody => ({ type: 'compute-assign', taskId: taskId(20), providers: providers.map(addr) })

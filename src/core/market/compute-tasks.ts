@@ -105,8 +105,8 @@ export function taskWindowMs (units: number): number {
 export interface TaskTerms {
   id: string
   client: string
-  /** The client's operator group, if it runs providers: none of its own may be assigned. */
-  clientGroup: string
+  /** The client's operator groups (as an operator, and those of operators whose stake it funded): none of theirs may be assigned. */
+  clientGroups: readonly string[]
   units: number
   replicas: number
   openedAt: number
@@ -137,7 +137,7 @@ export function openComputeTask (t: TaskTerms): ComputeTask {
   }
   const required = taskEscrowRequired(t.providers.map(p => p.price), t.units)
   if (!Number.isSafeInteger(t.escrow) || t.escrow < required) throw new InsufficientEscrowError(`escrow ${t.escrow} does not cover ${required} (${t.providers.length} providers and a tie-breaker × ${t.units} core-seconds at their prices)`)
-  for (const p of t.providers) task = assignProvider(task, p, t.clientGroup, t.openedAt)
+  for (const p of t.providers) task = assignProvider(task, p, t.clientGroups, t.openedAt)
   return task
 }
 
@@ -148,14 +148,14 @@ export function reservedEscrow (task: ComputeTask): number {
 }
 
 /** Assigns one more provider (a replacement or tie-breaker): before the deadline, within the provider limit and the escrow not yet reserved. */
-export function assignProvider (task: ComputeTask, p: TaskProvider, clientGroup: string, now: number): ComputeTask {
+export function assignProvider (task: ComputeTask, p: TaskProvider, clientGroups: readonly string[], now: number): ComputeTask {
   if (task.status !== 'open') throw new ReplayedError(`task ${task.id} is ${task.status}: no more providers may be assigned`)
   if (now >= task.deadline) throw new OutOfWindowError(`task ${task.id} passed its deadline; it can only be closed`)
   const most = Math.min(task.replicas + maxExtraProviders, maxReplicas + maxExtraProviders)
   if (task.providers.length >= most) throw new PolicyNotMetError(`task ${task.id} already has ${task.providers.length} providers, the most it may use`)
   if (task.providers.some(x => x.provider === p.provider)) throw new PolicyNotMetError(`provider ${p.provider} is already assigned to task ${task.id}`)
   if (task.providers.some(x => x.group === p.group)) throw new PolicyNotMetError(`operator group ${p.group} already has a provider on task ${task.id}: replicas must be independent`)
-  if (p.group === clientGroup || p.provider === task.client) throw new PolicyNotMetError(`provider ${p.provider} is in the client's own operator group; it cannot check the client's task`)
+  if (clientGroups.includes(p.group) || p.provider === task.client) throw new PolicyNotMetError(`provider ${p.provider} is in the client's own operator group; it cannot check the client's task`)
   const cost = p.price * task.units
   const free = task.escrow.held - reservedEscrow(task)
   if (free < cost) throw new InsufficientEscrowError(`the escrow has ${free} not reserved for other providers; provider ${p.provider} needs ${cost} (${p.price} × ${task.units} core-seconds)`)

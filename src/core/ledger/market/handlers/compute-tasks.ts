@@ -21,7 +21,7 @@ export const computeOpen: MarketHandler<'compute-open'> = (ctx, body) => {
   const task = openComputeTask({
     id: body.taskId,
     client,
-    clientGroup: groupOf(ctx.state, client),
+    clientGroups: clientGroups(ctx, client),
     units: body.units,
     replicas: body.replicas,
     openedAt: ctx.time,
@@ -37,7 +37,7 @@ export const computeAssign: MarketHandler<'compute-assign'> = (ctx, body) => {
   let task = getTask(ctx, body.taskId)
   const sender = toHex(ctx.sender)
   if (sender !== task.client) throw new NotAuthorisedError(`only task ${task.id}'s client assigns its providers, not ${sender}`)
-  for (const a of body.providers) task = assignProvider(task, computeProvider(ctx, a), groupOf(ctx.state, task.client), ctx.time)
+  for (const a of body.providers) task = assignProvider(task, computeProvider(ctx, a), clientGroups(ctx, task.client), ctx.time)
   ctx.state.setEntry(marketKey.computeTask(task.id), task)
 }
 
@@ -71,6 +71,12 @@ export const computeSettle: MarketHandler<'compute-settle'> = (ctx, body) => {
   }
   credit(ctx.state, task.client, s.refunded)
   ctx.state.setEntry(marketKey.computeTask(task.id), s.task)
+}
+
+/** The groups a client belongs to: its own as an operator, and that of any operator whose stake it funded. */
+function clientGroups (ctx: TxContext, client: string): string[] {
+  const funded = ctx.state.entry<string>(marketKey.link(`src:${client}`))
+  return funded === undefined ? [groupOf(ctx.state, client)] : [groupOf(ctx.state, client), funded]
 }
 
 function getTask (ctx: TxContext, id: string): ComputeTask {

@@ -18,10 +18,10 @@ export function defaultDevnetDir (home = keynetHome()): string {
   return join(home, 'devnet')
 }
 
-/** Everything a command needs: the node API, the signer, and how to print. */
 /** Submissions tried with a later nonce when another transaction of the same key took it. */
 const nonceRetries = 5
 
+/** Everything a command needs: the node API, the signer, and how to print. */
 export class CliContext {
   readonly opts: GlobalOptions
   readonly home: string

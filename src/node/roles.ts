@@ -32,6 +32,8 @@ import { ProviderRegistration } from '../services/replication/provider-registrat
 import { Replicator } from '../services/replication/replicator.ts'
 import { RoutingPools } from '../services/routing/index.ts'
 import { ComputeHost } from '../services/compute/index.ts'
+import { TaskContent } from '../services/compute/task-content.ts'
+import { NodeWallet } from '../services/ledger/node-wallet.ts'
 import { ServiceHost } from '../services/service/index.ts'
 import { serveBlocks } from '../services/storage/block-protocol.ts'
 import { BlockHttpServer } from '../services/storage/block-http.ts'
@@ -132,15 +134,24 @@ export async function startService (ctx: RoleContext): Promise<Role> {
  * `KEYNET_TEST_COMPUTE_LIE=1` makes it a cheating provider (made-up results), for tests only.
  */
 export async function startCompute (ctx: RoleContext, opts: { cores: number, memoryBytes: number, price?: number }, market?: { registration: ProviderRegistration, operator: string }): Promise<Role> {
+  // Content by CID and checkpoints as content: through the node's own ledger view, pinned from its key.
+  const wallet = new NodeWallet(ctx.ledger, ctx.key)
+  const content = new TaskContent({
+    client: new KeynetClient({ directory: new LedgerDirectory(ctx.ledger), host: ctx.p2p, faults: ctx.faults }),
+    send: body => { wallet.send(body) },
+    dir: join(ctx.dataDir, 'checkpoints'),
+    log: ctx.log
+  })
+  content.start()
   const lie = process.env.KEYNET_TEST_COMPUTE_LIE === '1'
   const claims = market === undefined ? undefined : new ComputeClaims({ ledger: ctx.ledger, address: toHex(market.registration.address), send: (body, what) => { market.registration.send(body, what) }, log: ctx.log })
   const compute = new ComputeHost({
-    host: ctx.p2p, cores: opts.cores, memoryBytes: opts.memoryBytes, reports: { key: ctx.key, chainId: ctx.ledger.chain.genesis.chainId }, lie, log: ctx.log,
+    host: ctx.p2p, cores: opts.cores, memoryBytes: opts.memoryBytes, content, reports: { key: ctx.key, chainId: ctx.ledger.chain.genesis.chainId }, lie, log: ctx.log,
     ...(claims === undefined ? {} : { onReport: (taskId: string, report: { digest: string, coreSeconds: number, sig: Uint8Array }) => { claims.remember(taskId, report) } })
   })
   await compute.start()
   ctx.log(`compute: serving tasks on ${opts.cores} cores, up to ${opts.memoryBytes} bytes of memory each${lie ? ' (KEYNET_TEST_COMPUTE_LIE: answering made-up results)' : ''}`)
-  if (market === undefined) return { stop: async () => { await compute.stop() } }
+  if (market === undefined) return { stop: async () => { await compute.stop(); content.stop() } }
   const agent = new MarketAgent({
     ledger: ctx.ledger, host: ctx.p2p, key: ctx.key, kind: 'compute', operator: market.operator, log: ctx.log,
     send: (body, what) => { market.registration.send(body, what) },
@@ -149,7 +160,7 @@ export async function startCompute (ctx: RoleContext, opts: { cores: number, mem
   })
   await agent.start()
   claims?.start()
-  return { stop: async () => { claims?.stop(); await agent.stop(); await compute.stop() } }
+  return { stop: async () => { claims?.stop(); await agent.stop(); await compute.stop(); content.stop() } }
 }
 
 /** The gateway's DNS server: where it listens, where foreign names go, and what A/AAAA answers give. */

@@ -8,6 +8,7 @@ import { genesisFromJson } from '../core/ledger/genesis.ts'
 import type { Genesis } from '../core/ledger/types.ts'
 import type { ApiClient } from '../edges/api/client.ts'
 import { toHex } from '../foundations/bytes.ts'
+import { defaultMaxAnswerAgeMs } from '../core/light-client/freshness.ts'
 import type { Directory, PinInfo, ProviderInfo, ResolvedName } from '../services/content/directory.ts'
 
 /** The live provider list is reused for this long. */
@@ -23,9 +24,15 @@ export class ApiDirectory implements Directory {
   private cached: { at: number, providers: Promise<ProviderInfo[]> } | undefined
   private readonly names = new Map<string, { at: number, answer: Promise<ResolvedName> }>()
 
-  /** `genesis`: the validator set to trust; without it, the node's genesis on first use. */
-  constructor (api: ApiClient, genesis?: Genesis) {
+  private readonly maxAnswerAgeMs: number
+
+  /**
+   * `genesis`: the validator set to trust; without it, the node's genesis on first use.
+   * `maxAnswerAgeMs`: the oldest signed header a name answer may rest on.
+   */
+  constructor (api: ApiClient, genesis?: Genesis, maxAnswerAgeMs = defaultMaxAnswerAgeMs) {
     this.api = api
+    this.maxAnswerAgeMs = maxAnswerAgeMs
     if (genesis !== undefined) this.trusted = Promise.resolve(genesis)
   }
 
@@ -49,7 +56,7 @@ export class ApiDirectory implements Directory {
   private async verifiedName (name: string, signal?: AbortSignal): Promise<ResolvedName> {
     // The light client (consensus certificates, Merkle proofs) loads only when a name is resolved.
     const [genesis, proof, { verifyNameProof }] = await Promise.all([this.genesis(), this.api.nameProof(name, signal), import('../core/light-client/verify-name.ts')])
-    const v = verifyNameProof(genesis, proof, name)
+    const v = verifyNameProof(genesis, proof, name, { now: Date.now(), maxAgeMs: this.maxAnswerAgeMs })
     if (v.entry === undefined) throw new NameNotFoundError(`${v.name} is not registered`)
     if (v.status === 'expired') throw new NameExpiredError(`${v.name} has expired`)
     return { name: v.name, owner: toHex(v.entry.owner), version: v.entry.version, records: v.entry.records }

@@ -8,11 +8,15 @@
 // completes on the others; `keynet compute status` reports what happened. The training example
 // with --checkpoint-every: its provider is killed after its first checkpoint reached the client,
 // another provider resumes from that checkpoint, and the model equals an uninterrupted run's.
+// Content on the network: two storage nodes hold a data set published as datasets.key; a task's
+// input is key://datasets.key/iris.csv (providers fetch it by CID), a large local input is put on
+// the network first, the runners store checkpoints there (the replacement fetches the killed
+// provider's checkpoint by CID), and `--resume <cid>` goes on from a stored checkpoint.
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { join } from 'node:path'
 import { buildExamples, irisLikeCsv } from '../../scripts/build-examples.ts'
@@ -30,6 +34,7 @@ describe('compute e2e', { timeout: 300_000 }, () => {
   const nodes: Array<{ child: { kill: (signal: NodeJS.Signals) => void }, addr: string, address: string }> = []
   let api: ApiClient
   let liar: ChildProcess | undefined
+  const datasets = join(home, 'datasets')
   let hashWasm: string
   let trainWasm: string
   const input = join(home, 'input.bin')
@@ -41,7 +46,7 @@ describe('compute e2e', { timeout: 300_000 }, () => {
     writeFileSync(input, Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 13) & 0xff)))
     // Four compute nodes: the market tests use them from the ledger; the --provider tests after
     // them name three for the first tests (one is killed) and nodes 1–3 for the checkpoint test.
-    const up = await keynet(home, ['devnet', 'up', '--validators', '1', '--storage', '0', '--compute', '4', '--no-gateway', '--timeout', '150000'])
+    const up = await keynet(home, ['devnet', 'up', '--validators', '1', '--storage', '2', '--compute', '4', '--no-gateway', '--timeout', '150000'])
     assert.equal(up.code, 0, up.stderr)
     const file = readDevnetFile(join(home, 'devnet'))
     api = new ApiClient(file.nodes[0]!.api)
@@ -49,6 +54,12 @@ describe('compute e2e', { timeout: 300_000 }, () => {
       const info = JSON.parse(readFileSync(join(n.dataDir, 'node.json'), 'utf8')) as { address: string }
       nodes.push({ child: { kill: (signal) => { process.kill(n.pid, signal) } }, addr: n.p2p, address: info.address })
     }
+    // The runners of the checkpoint tests pin checkpoints from their own keys: fund them.
+    for (const n of nodes.slice(1)) await keynetJson(home, ['account', 'send', n.address, '1000000'])
+    mkdirSync(datasets)
+    writeFileSync(join(datasets, 'iris.csv'), irisLikeCsv({ options: { steps: 20_000 } }))
+    await keynetJson(home, ['name', 'register', 'datasets.key'])
+    await keynetJson(home, ['publish', datasets, '--name', 'datasets.key', '--replicas', '2', '--regions', '2', '--no-deal'])
   })
   after(async () => {
     liar?.kill('SIGKILL')
@@ -134,6 +145,9 @@ describe('compute e2e', { timeout: 300_000 }, () => {
     liar.kill('SIGKILL')
   })
 
+  let checkpointOfKilled: string | undefined
+  let uninterruptedModel: string | undefined
+  let liveRunners: typeof nodes = []
   const expected = (): string => `${createHash('sha256').update(readFileSync(input)).digest('hex')}\n`
 
   it('runs a task on 2 replicas and accepts the agreeing result', async () => {
@@ -157,6 +171,25 @@ describe('compute e2e', { timeout: 300_000 }, () => {
     assert.equal(readFileSync(out, 'utf8'), expected())
   })
 
+  it('runs a task on an input on the network: key://datasets.key/iris.csv, and a large local file put there first', async () => {
+    const data = readFileSync(join(datasets, 'iris.csv'))
+    const providers = nodes.slice(1, 3).flatMap(n => ['--provider', n.addr])
+    const byName = await keynetJson<{ outcome: { kind: string }, input: string }>(home,
+      ['compute', 'run', hashWasm, '--input', 'key://datasets.key/iris.csv', '--replicas', '2', ...providers, '-o', join(home, 'out-iris.txt')])
+    assert.equal(byName.outcome.kind, 'accepted')
+    assert.equal(readFileSync(join(home, 'out-iris.txt'), 'utf8'), `${createHash('sha256').update(data).digest('hex')}\n`)
+    // The task names the file's CID on the network, not a hash of bytes the client sent.
+    const got = await keynet(home, ['get', byName.input])
+    assert.equal(got.stdout, data.toString())
+
+    const large = join(home, 'large.bin')
+    writeFileSync(large, Buffer.from(Array.from({ length: 3 * 1024 * 1024 }, (_, i) => (i * 7) & 0xff)))
+    const put = await keynet(home, ['compute', 'run', hashWasm, '--input', large, '--replicas', '2', ...providers, '-o', join(home, 'out-large.txt'), '--json'])
+    assert.equal(put.code, 0, put.stderr)
+    assert.match(put.stderr, /input .*large\.bin \(3(\.\d+)? MiB\) put on the network as b\w+, held by 2 providers/)
+    assert.equal(readFileSync(join(home, 'out-large.txt'), 'utf8'), `${createHash('sha256').update(readFileSync(large)).digest('hex')}\n`)
+  })
+
   it('refuses a module that imports outside WASI with a clear error', async () => {
     const bad = join(home, 'bad.wasm')
     // (module (import "env" "f" (func)) (memory (export "memory") 1) (func (export "_start")))
@@ -168,8 +201,7 @@ describe('compute e2e', { timeout: 300_000 }, () => {
 
   it('resumes the training job on another provider from the checkpoint of a killed one, with the same model', async () => {
     // About 3 s of training on the reference machine; the task checkpoints every second of its clock.
-    const data = join(home, 'iris.csv')
-    writeFileSync(data, irisLikeCsv({ options: { steps: 20_000 } }))
+    const data = join(datasets, 'iris.csv')
     const sandbox = new Sandbox()
     const uninterrupted = await sandbox.run({ module: readFileSync(trainWasm), input: readFileSync(data), timeoutMs: 60_000 })
     await sandbox.close()
@@ -179,7 +211,7 @@ describe('compute e2e', { timeout: 300_000 }, () => {
     const providers = nodes.slice(1, 4)
     const peerOf = (addr: string): string => addr.slice(addr.lastIndexOf('/p2p/') + 5)
     const out = join(home, 'model.txt')
-    const cli = spawn(process.execPath, [cliPath, 'compute', 'run', trainWasm, '--input', data, '--replicas', '2', '--checkpoint-every', '1s',
+    const cli = spawn(process.execPath, [cliPath, 'compute', 'run', trainWasm, '--input', 'key://datasets.key/iris.csv', '--replicas', '2', '--checkpoint-every', '1s',
       ...providers.flatMap(n => ['--provider', n.addr]), '-o', out, '--json'], { env: userEnv({ KEYNET_HOME: home }) })
     let stdout = ''
     cli.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString() })
@@ -197,7 +229,7 @@ describe('compute e2e', { timeout: 300_000 }, () => {
     assert.equal(code, 0, progress.join('\n'))
     assert.ok(killed !== undefined, `no checkpoint reached the client:\n${progress.join('\n')}`)
 
-    const record = JSON.parse(stdout) as { outcome: { kind: string, paid: string[] }, checkpointEveryMs: number, providers: Array<{ provider: string, result: string, resumedFrom?: string, checkpoints: number, note?: string }> }
+    const record = JSON.parse(stdout) as { outcome: { kind: string, paid: string[] }, checkpointEveryMs: number, checkpoint?: string, providers: Array<{ provider: string, result: string, resumedFrom?: string, checkpoints: number, lastCheckpoint?: string, note?: string }> }
     assert.equal(record.outcome.kind, 'accepted')
     assert.equal(record.checkpointEveryMs, 1000)
     const dead = record.providers.find(p => p.provider === killed)
@@ -212,5 +244,36 @@ describe('compute e2e', { timeout: 300_000 }, () => {
     const model = readFileSync(out, 'utf8')
     assert.equal(model, new TextDecoder().decode(uninterrupted.output))
     assert.ok(modelLine(model) !== undefined && modelLine(model) === modelLine(new TextDecoder().decode(uninterrupted.output)))
+
+    // The checkpoint travelled as content: stored by the killed runner, fetched by CID by the replacement.
+    assert.ok(dead.lastCheckpoint?.startsWith('b'), `the killed provider's checkpoint was stored on the network:\n${progress.join('\n')}`)
+    assert.ok(progress.some(l => l.startsWith(`compute: launched on ${resumed.provider} from checkpoint ${dead.lastCheckpoint!}`)), progress.join('\n'))
+    assert.ok(record.checkpoint !== undefined)
+    // Anyone can fetch it, verified, from its holders.
+    const fetched = await keynet(home, ['get', dead.lastCheckpoint!, '-o', join(home, 'checkpoint.bin')])
+    assert.equal(fetched.code, 0, fetched.stderr)
+    // What the runners pinned stays bounded: the lost run's last checkpoint stays pinned (to resume
+    // from); the checkpoints of the run that completed are unpinned by its runner.
+    const api = new ApiClient(readDevnetFile(join(home, 'devnet')).nodes[0]!.api)
+    assert.equal((await api.pin(dead.lastCheckpoint!)).cid, dead.lastCheckpoint)
+    const completed = record.providers.find(p => p.provider !== killed && p.resumedFrom === undefined)
+    assert.ok(completed?.lastCheckpoint !== undefined, 'the uninterrupted run stored checkpoints')
+    await eventually('the completed run\'s checkpoint unpinned', async () => {
+      try { await api.pin(completed.lastCheckpoint!) } catch (err) { return (err as Error).name === 'NotFoundError' ? true : undefined }
+      return undefined
+    }, 30_000)
+    checkpointOfKilled = dead.lastCheckpoint!
+    liveRunners = providers.filter(n => peerOf(n.addr) !== killed)
+    uninterruptedModel = model
+  })
+
+  it('resumes a task from a checkpoint CID on the network (--resume), as a client that went away would', async () => {
+    assert.ok(checkpointOfKilled !== undefined, 'the previous test stored a checkpoint')
+    const out = join(home, 'model-resumed.txt')
+    const result = await keynetJson<{ outcome: { kind: string }, providers: Array<{ note?: string }> }>(home,
+      ['compute', 'run', trainWasm, '--input', 'key://datasets.key/iris.csv', '--replicas', '2', '--resume', checkpointOfKilled, ...liveRunners.flatMap(n => ['--provider', n.addr]), '-o', out])
+    assert.equal(result.outcome.kind, 'accepted')
+    for (const p of result.providers) assert.match(p.note ?? '', /^resumed at step [1-9]\d*$/)
+    assert.equal(readFileSync(out, 'utf8'), uninterruptedModel)
   })
 })

@@ -6,11 +6,12 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { MalformedMessageError, NotFoundError } from '../../foundations/errors.ts'
 import { generateKeyPair } from '../../foundations/crypto.ts'
 import { parseBytes } from '../../foundations/units.ts'
-import { cidForBlock, rawCode } from '../../core/content/index.ts'
 import { checkTaskSpec, taskId, type ComputeOffer } from '../../core/compute/index.ts'
-import { ComputeClient, type ComputeProgress } from '../../services/compute/index.ts'
+import { ComputeClient, inlineContentMaxBytes, type ComputeProgress } from '../../services/compute/index.ts'
 import { createP2PHost } from '../../services/p2p/index.ts'
+import { maxCheckpointBytes, maxInputBytes, maxModuleBytes } from '../../core/compute/constants.ts'
 import { CliContext, type GlobalOptions } from '../context.ts'
+import { isNetworkContent, taskSource } from './compute-content.ts'
 import { positive } from '../args.ts'
 import { clientAddress, describeSettlement, marketOffers, openTaskEscrow, settleTask } from './compute-market.ts'
 import type { ComputeTask } from '../../core/market/compute-tasks.ts'
@@ -34,10 +35,14 @@ interface TaskRecord {
   outcome: unknown
   output?: string
   checkpointEveryMs: number
-  providers: Array<{ provider: string, result: string, resumedFrom?: string, checkpoints: number, note?: string }>
+  providers: Array<{ provider: string, result: string, resumedFrom?: string, checkpoints: number, lastCheckpoint?: string, note?: string }>
   at: string
   /** A task run on the market: its escrow and settlement on the ledger, as it was after the run. */
   ledger?: ComputeTask
+  /** `running` while the task runs (the record is written at each checkpoint stored on the network), then `done`. */
+  state?: 'running' | 'done'
+  /** The latest checkpoint stored on the network: `keynet compute run … --resume <cid>` goes on from it. */
+  checkpoint?: string
 }
 
 /** Longest note (the first line of a provider's stderr) kept in a task record. */
@@ -48,7 +53,7 @@ export function computeCommands (program: Command, globals: () => GlobalOptions)
 
   compute.command('run <module>')
     .description('run a task on replicas under distinct providers; the result is accepted when they agree')
-    .requiredOption('--input <file>', 'the task\'s input (its stdin)')
+    .requiredOption('--input <file|cid|key://name.key/path>', `the task's input (its stdin): a local file (over ${inlineContentMaxBytes / 1024 / 1024} MiB it is put on the network first), or content on the network, which providers fetch themselves by CID`)
     .option('--provider <multiaddr>', 'run on these compute nodes instead of offers from the ledger, /ip4/…/tcp/…/p2p/<id> (repeatable; each counts as its own operator; no escrow, no payment)', collect)
     .option('--region <region>', 'only providers in this region (market)')
     .option('--max-price <n>', 'highest price per core-second to pay (market)')
@@ -58,14 +63,21 @@ export function computeCommands (program: Command, globals: () => GlobalOptions)
     .option('--max-output <size>', 'largest output accepted', '64MiB')
     .option('--checkpoint-every <duration>', 'ask the task to checkpoint this often (its clock; the task reads KEYNET_CHECKPOINT_EVERY_MS); a provider that dies is replaced from its last checkpoint', '0')
     .option('-o, --output <file>', 'write the accepted output here (default: stdout)')
-    .addHelpText('after', '\nExamples:\n  keynet compute run ./build/examples/hash.wasm --input data.bin --replicas 2 --provider /ip4/127.0.0.1/tcp/7711/p2p/12D3… --provider … -o result.bin\n  keynet compute run ./build/examples/train.wasm --input iris.csv --checkpoint-every 5s --provider … --provider … --provider …')
-    .action(async (modulePath: string, o: { input: string, provider?: string[], region?: string, maxPrice?: string, replicas: string, memory: string, timeout: string, maxOutput: string, checkpointEvery: string, output?: string }) => {
+    .option('--resume <cid>', 'start every replica from this checkpoint on the network (the one `keynet compute status` shows for a task whose client went away)')
+    .option('--content-replicas <n>', 'storage providers that hold a large local module or input put on the network', '2')
+    .addHelpText('after', '\nExamples:\n  keynet compute run ./build/examples/hash.wasm --input data.bin --replicas 2 --provider /ip4/127.0.0.1/tcp/7711/p2p/12D3… --provider … -o result.bin\n  keynet compute run ./build/examples/train.wasm --input key://datasets.key/iris.csv --checkpoint-every 5s --provider … --provider … --provider …\n  keynet compute run ./build/examples/train.wasm --input key://datasets.key/iris.csv --resume bafkrei… --provider … --provider …')
+    .action(async (modulePath: string, o: { input: string, provider?: string[], region?: string, maxPrice?: string, replicas: string, memory: string, timeout: string, maxOutput: string, checkpointEvery: string, output?: string, resume?: string, contentReplicas: string }) => {
       const ctx = new CliContext(globals())
-      const module = new Uint8Array(readFileSync(modulePath))
-      const input = new Uint8Array(readFileSync(o.input))
+      const contentReplicas = positive(o.contentReplicas, '--content-replicas')
+      const moduleSource = await taskSource(ctx, modulePath, 'module', { maxBytes: maxModuleBytes, needBytes: true, replicas: contentReplicas })
+      const inputSource = await taskSource(ctx, o.input, 'input', { maxBytes: maxInputBytes, needBytes: false, replicas: contentReplicas })
+      if (o.resume !== undefined && !isNetworkContent(o.resume)) throw new MalformedMessageError(`--resume takes the CID of a checkpoint on the network (got "${o.resume}")`)
+      const resumeFrom = o.resume === undefined ? undefined : (await taskSource(ctx, o.resume, 'checkpoint', { maxBytes: maxCheckpointBytes, needBytes: false, replicas: contentReplicas })).ref
+      const module = moduleSource.bytes!
+      const input = inputSource.bytes ?? new Uint8Array(0)
       const spec = checkTaskSpec({
-        module: cidForBlock(rawCode, module).toString(),
-        input: cidForBlock(rawCode, input).toString(),
+        module: moduleSource.cid.toString(),
+        input: inputSource.cid.toString(),
         replicas: positive(o.replicas, '--replicas'),
         memoryBytes: parseBytes(o.memory, '--memory'),
         timeoutMs: parseDurationMs(o.timeout, '--timeout'),
@@ -93,15 +105,33 @@ export function computeCommands (program: Command, globals: () => GlobalOptions)
         const deadline = Date.now() + 10_000
         while (providers.some(p => !host.peers().includes(p)) && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 50))
         const offers: ComputeOffer[] = market?.offers ?? providers.map(p => ({ provider: p, operator: p, region: 'any', cores: 1, freeCores: 1, memoryBytes: spec.memoryBytes, price: 1, score: 1 }))
+        const dir = join(ctx.home, 'tasks')
+        mkdirSync(dir, { recursive: true })
+        const started = new Date().toISOString()
+        // Written at each checkpoint stored on the network, so a client that dies leaves where to resume from.
+        const running = (checkpoint: string): void => {
+          writeFileSync(join(dir, `${id}.json`), JSON.stringify({ id, module: spec.module.toString(), input: spec.input.toString(), replicas: spec.replicas, checkpointEveryMs: spec.checkpointEveryMs, outcome: null, providers: [], at: started, state: 'running', checkpoint } satisfies TaskRecord, null, 2))
+        }
+        let lastCheckpoint: string | undefined
         // Progress goes to stderr, so it shows beside --json output and -o.
         const onProgress = (e: ComputeProgress): void => {
           const line = e.kind === 'launched'
-            ? `launched on ${e.provider}${e.resumedFrom === undefined ? '' : ` from the checkpoint of ${e.resumedFrom} (${e.checkpointBytes} bytes)`}`
-            : e.kind === 'checkpoint' ? `checkpoint ${e.seq} from ${e.provider} (${e.bytes} bytes)`
+            ? `launched on ${e.provider}${e.checkpointCid !== undefined ? ` from checkpoint ${e.checkpointCid}${e.resumedFrom === undefined ? '' : ` of ${e.resumedFrom}`}` : e.resumedFrom === undefined ? '' : ` from the checkpoint of ${e.resumedFrom} (${e.checkpointBytes} bytes)`}`
+            : e.kind === 'checkpoint' ? `checkpoint ${e.seq} from ${e.provider} (${e.cid === undefined ? `${e.bytes} bytes` : `stored as ${e.cid}`})`
               : e.kind === 'failed' ? `failed on ${e.provider}: ${e.reason}` : `reported by ${e.provider}: ${e.digest.slice(0, 16)}`
           process.stderr.write(`compute: ${line}\n`)
+          if (e.kind === 'checkpoint' && e.cid !== undefined) {
+            lastCheckpoint = e.cid
+            running(e.cid)
+          }
         }
-        const result = await new ComputeClient({ host }).runVerified({ taskId: id, spec, offers, module, input, secretSeed: randomBytes(32), checkpointEveryMs: spec.checkpointEveryMs, onProgress, ...(escrow === undefined ? {} : { reportTaskId: id }) })
+        const result = await new ComputeClient({ host }).runVerified({
+          taskId: id, spec, offers, module, input, secretSeed: randomBytes(32), checkpointEveryMs: spec.checkpointEveryMs, onProgress,
+          ...(moduleSource.ref === undefined ? {} : { moduleRef: moduleSource.ref }),
+          ...(inputSource.ref === undefined ? {} : { inputRef: inputSource.ref }),
+          ...(resumeFrom === undefined ? {} : { resumeFrom }),
+          ...(escrow === undefined ? {} : { reportTaskId: id })
+        })
         const ledger = signer === undefined || market === undefined || escrow === undefined ? undefined : await settleTask(ctx, signer, id, chainId, escrow.assigned, result.reports, market)
         const record: TaskRecord = {
           id,
@@ -118,14 +148,15 @@ export function computeCommands (program: Command, globals: () => GlobalOptions)
               result: r.error ?? (r.response === undefined ? 'no answer' : `${r.response.status}${r.digest === undefined ? '' : ` ${r.digest.slice(0, 16)}`}`),
               ...(r.resumedFrom === undefined ? {} : { resumedFrom: r.resumedFrom }),
               checkpoints: r.checkpoints,
+              ...(r.lastCheckpoint === undefined ? {} : { lastCheckpoint: r.lastCheckpoint }),
               ...(note === undefined || note === '' ? {} : { note })
             }
           }),
           at: new Date().toISOString(),
+          state: 'done',
+          ...(lastCheckpoint === undefined ? {} : { checkpoint: lastCheckpoint }),
           ...(ledger === undefined ? {} : { ledger })
         }
-        const dir = join(ctx.home, 'tasks')
-        mkdirSync(dir, { recursive: true })
         writeFileSync(join(dir, `${id}.json`), JSON.stringify(record, null, 2))
         if (result.outcome.kind !== 'accepted' || result.output === undefined) {
           process.exitCode = 1
@@ -167,7 +198,8 @@ export function computeCommands (program: Command, globals: () => GlobalOptions)
       ctx.print(shown, () => [
         ...(record === undefined
           ? [`task ${id} (on the ledger; not run from this machine)`]
-          : [`task ${record.id} (${record.at})`, `  outcome  ${JSON.stringify(record.outcome)}`, `  output   ${record.output ?? '—'}`, ...record.providers.map(p => `  ${p.provider}  ${p.result}${p.resumedFrom === undefined ? '' : `  resumed from ${p.resumedFrom}'s checkpoint`}${p.checkpoints > 0 ? `  ${p.checkpoints} checkpoints` : ''}${p.note === undefined ? '' : `  (${p.note})`}`)]),
+          : [`task ${record.id} (${record.at})${record.state === 'running' ? ' running, or its client went away' : ''}`, `  outcome  ${JSON.stringify(record.outcome)}`, `  output   ${record.output ?? '—'}`,
+              ...(record.checkpoint === undefined ? [] : [`  last checkpoint  ${record.checkpoint} (resume: keynet compute run … --resume ${record.checkpoint})`]), ...record.providers.map(p => `  ${p.provider}  ${p.result}${p.resumedFrom === undefined ? '' : `  resumed from ${p.resumedFrom}'s checkpoint`}${p.checkpoints > 0 ? `  ${p.checkpoints} checkpoints` : ''}${p.note === undefined ? '' : `  (${p.note})`}`)]),
         ...(ledger === undefined ? [] : describeSettlement(ledger))
       ].join('\n'))
     })

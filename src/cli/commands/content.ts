@@ -241,10 +241,10 @@ export async function openClient (ctx: CliContext, opts: { signer?: boolean, blo
   })
 }
 
-interface Resolved { entry: Entry, get: BlockGetter, label: string, client: { fetcherStats: () => Array<{ peerId: string, blocks: number, bytes: number }> } }
+interface Resolved { entry: Entry, get: BlockGetter, label: string, root: CID, client: { fetcherStats: () => Array<{ peerId: string, blocks: number, bytes: number }> } }
 
 /** Resolves `name.key/path`, `key://name.key/path` or `<cid>/path`, the name through a verified proof. */
-async function withContent (ctx: CliContext, target: string, use: (r: Resolved) => Promise<void>, blockTransport: BlockTransport = 'auto'): Promise<void> {
+export async function withContent (ctx: CliContext, target: string, use: (r: Resolved) => Promise<void>, blockTransport: BlockTransport = 'auto'): Promise<void> {
   const stripped = target.replace(/^key:\/\//, '').replace(/^\/+/, '')
   const slash = stripped.indexOf('/')
   const head = slash < 0 ? stripped : stripped.slice(0, slash)
@@ -254,7 +254,7 @@ async function withContent (ctx: CliContext, target: string, use: (r: Resolved) 
     const root = head.toLowerCase().endsWith('.key') ? (await client.resolve(head)).cid : parseCid(head)
     const { get, fetcher } = await client.blocksFor(root)
     const entry = await resolvePath(root, decodeURIComponent(path), get)
-    await use({ entry, get, label: target, client: { fetcherStats: () => fetcher.stats() } })
+    await use({ entry, get, label: target, root, client: { fetcherStats: () => fetcher.stats() } })
   } finally {
     await client.close()
   }

@@ -5,6 +5,7 @@ import { positive } from '../args.ts'
 import { checkRecordsShape } from '../../core/ledger/records.ts'
 import type { NameRecords } from '../../core/ledger/types.ts'
 import { verifyNameProof } from '../../core/light-client/verify-name.ts'
+import { defaultMaxAnswerAgeMs } from '../../core/light-client/freshness.ts'
 import { canonicalName } from '../../core/names/grammar.ts'
 import { CliContext, parseAddressArg, type GlobalOptions } from '../context.ts'
 
@@ -70,7 +71,8 @@ export function nameCommands (program: Command, globals: () => GlobalOptions): v
   name.command('show <name>')
     .description("show a name's owner, expiry and records")
     .option('--verify', 'check the answer against a state proof signed by >2/3 of the validators instead of trusting the node')
-    .action(async (n: string, o: { verify?: boolean }) => {
+    .option('--max-age <seconds>', 'with --verify: refuse an answer resting on a block older than this (a node behind, or hiding a newer record)', String(defaultMaxAnswerAgeMs / 1000))
+    .action(async (n: string, o: { verify?: boolean, maxAge: string }) => {
       const ctx = new CliContext(globals())
       const api = ctx.api()
       if (o.verify !== true) {
@@ -81,7 +83,7 @@ export function nameCommands (program: Command, globals: () => GlobalOptions): v
       const started = performance.now()
       const genesis = await ctx.trustedGenesis(api)
       const proof = await api.nameProof(n)
-      const v = verifyNameProof(genesis, proof, n)
+      const v = verifyNameProof(genesis, proof, n, { now: Date.now(), maxAgeMs: positive(o.maxAge, '--max-age') * 1000 })
       const ms = performance.now() - started
       const age = Math.max(0, Math.round((Date.now() - v.header.time) / 1000))
       const source = `verified: block ${v.header.height} (${age} s old) signed by ${v.signedPower}/${v.totalPower} of the validator power, proof ${v.proofBytes} bytes`

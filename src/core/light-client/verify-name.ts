@@ -9,6 +9,7 @@ import { nameStatus, subNameExpiry, type NameStatus } from '../ledger/names.ts'
 import { stateKey } from '../ledger/state-keys.ts'
 import type { BlockHeader, Genesis, NameEntry } from '../ledger/types.ts'
 import { parseName } from '../names/grammar.ts'
+import type { Freshness } from './freshness.ts'
 
 /** A name answer with its proof, as the node API sends it (bytes as hex). */
 export interface NameProofInput {
@@ -43,9 +44,10 @@ export interface VerifiedName {
 /**
  * The light-client check: accepts a name answer only if its state proof leads to the state root
  * of a block header that more than two thirds of the trusted validator set signed. Trusts
- * nothing about the node that sent it; throws `ProofInvalidError` naming the failed check.
+ * nothing about the node that sent it; throws `ProofInvalidError` naming the failed check. With
+ * `freshness`, a header older than its limit is refused too (see `Freshness`).
  */
-export function verifyNameProof (trusted: Pick<Genesis, 'chainId' | 'validators' | 'params'>, input: NameProofInput, requestedName?: string): VerifiedName {
+export function verifyNameProof (trusted: Pick<Genesis, 'chainId' | 'validators' | 'params'>, input: NameProofInput, requestedName?: string, freshness?: Freshness): VerifiedName {
   const parsed = parseName(requestedName ?? input.name)
   if (parsed.name !== input.name) throw new ProofInvalidError(`the answer is for ${input.name}, not ${parsed.name}`)
   let header: BlockHeader
@@ -61,6 +63,10 @@ export function verifyNameProof (trusted: Pick<Genesis, 'chainId' | 'validators'
     throw new ProofInvalidError(`malformed header or certificate: ${(err as Error).message}`)
   }
   if (header.chainId !== trusted.chainId) throw new ProofInvalidError(`header is from chain ${header.chainId}, not ${trusted.chainId}`)
+  if (freshness !== undefined && freshness.now - header.time > freshness.maxAgeMs) {
+    const age = Math.round((freshness.now - header.time) / 1000)
+    throw new ProofInvalidError(`the answer is from block ${header.height}, ${age} s old (the limit is ${Math.round(freshness.maxAgeMs / 1000)} s): the node is behind or withholding newer blocks; ask another node (--api), or accept older answers with keynet name show --verify --max-age`)
+  }
   const validators = trusted.validators.map(v => ({ publicKey: v.publicKey, power: v.power }))
   if (!verifyCommitCertificate(trusted.chainId, validators, header.height, blockHash(header), certificate, verifyBytes)) {
     throw new ProofInvalidError(`block ${header.height} is not signed by more than 2/3 of the trusted validators`)

@@ -9,7 +9,9 @@
  *
  * With a checkpoint interval, each run is watched while it goes on: the client keeps the latest
  * checkpoint each provider's task wrote, so a replacement for a provider that died mid-task
- * resumes from there instead of from the start.
+ * resumes from there instead of from the start. A runner that stores checkpoints as content
+ * reports their CIDs instead of their bytes: the client keeps the latest CID of each lineage and
+ * hands it to the replacement, which fetches the checkpoint from its holders itself.
  */
 import { randomBytes } from 'node:crypto'
 import { cidForBlock, rawCode, type CID } from '../../core/content/index.ts'
@@ -17,7 +19,7 @@ import { comparableStatuses, fuelFor, matchTask, prepareModule, resultDigest, st
 import { maxMessageBytesCap, type P2PHost } from '../p2p/index.ts'
 import {
   computeCheckpointProtocol, computeRunProtocol, decodeCheckpointUpdate, decodeRunResponse, encodeCheckpointWatch, encodeRunRequest, runIdBytes,
-  type CheckpointUpdate, type RunRequest, type RunResponse
+  type CheckpointUpdate, type ContentRef, type RunRequest, type RunResponse
 } from './compute-protocol.ts'
 import { checkpointHoldMs, unknownRunPauseMs, wallSlackMs, wallTimeoutMultiple } from './constants.ts'
 
@@ -41,12 +43,17 @@ export interface ProviderReport {
   resumedFrom?: string
   /** Checkpoints received from this run while it went on. */
   checkpoints: number
+  /** CID of the last checkpoint of this run stored as content on the network (absent: none, or only inline ones). */
+  lastCheckpoint?: string
 }
+
+/** A lineage's latest checkpoint: its bytes (handed over inline) or its CID (stored on the network). */
+export type HeldCheckpoint = { bytes: Uint8Array, cid?: undefined } | { cid: string, bytes?: undefined }
 
 /** Progress of a verified task, as it happens. */
 export type ComputeProgress =
-  | { kind: 'launched', provider: string, resumedFrom: string | undefined, checkpointBytes: number }
-  | { kind: 'checkpoint', provider: string, seq: number, bytes: number }
+  | { kind: 'launched', provider: string, resumedFrom: string | undefined, checkpointBytes: number, checkpointCid?: string }
+  | { kind: 'checkpoint', provider: string, seq: number, bytes: number, cid?: string }
   | { kind: 'failed', provider: string, reason: string }
   | { kind: 'reported', provider: string, digest: string }
 
@@ -78,7 +85,7 @@ export class ComputeClient {
   }
 
   /** Hands each new checkpoint of a watched run to `onCheckpoint` until `signal` aborts or the provider stops answering. */
-  private async followCheckpoints (provider: string, runId: Uint8Array, signal: AbortSignal, onCheckpoint: (seq: number, bytes: Uint8Array) => void): Promise<void> {
+  private async followCheckpoints (provider: string, runId: Uint8Array, signal: AbortSignal, onCheckpoint: (seq: number, held: HeldCheckpoint) => void): Promise<void> {
     let seen = 0
     while (!signal.aborted) {
       let update: CheckpointUpdate
@@ -87,12 +94,12 @@ export class ComputeClient {
       } catch {
         return // the provider is gone or the run is over: its run request reports which
       }
-      if (update.seq > seen && update.checkpoint !== undefined) {
+      if (update.seq > seen && (update.checkpoint !== undefined || update.cid !== undefined)) {
         seen = update.seq
-        onCheckpoint(update.seq, update.checkpoint)
+        onCheckpoint(update.seq, update.cid !== undefined ? { cid: update.cid } : { bytes: update.checkpoint! })
       }
       if (update.ended) return
-      if (update.seq === seen && update.checkpoint === undefined) await new Promise(resolve => setTimeout(resolve, unknownRunPauseMs))
+      if (update.seq === seen && update.checkpoint === undefined && update.cid === undefined) await new Promise(resolve => setTimeout(resolve, unknownRunPauseMs))
     }
   }
 
@@ -108,6 +115,11 @@ export class ComputeClient {
     checkpointEveryMs?: number
     /** The task id of the task's escrow on the ledger: providers sign their result reports for it (in `response.report`). */
     reportTaskId?: string
+    /** The module or input as content on the network: providers fetch them by CID (`module`, `input` are then not sent; `module` is still checked here). */
+    moduleRef?: ContentRef
+    inputRef?: ContentRef
+    /** Every lineage starts from this checkpoint on the network (resuming a task whose client went away). */
+    resumeFrom?: ContentRef
     onProgress?: (event: ComputeProgress) => void
     signal?: AbortSignal
   }): Promise<VerifiedResult> {
@@ -115,7 +127,7 @@ export class ComputeClient {
     // The checks every provider applies, applied here first: a bad module fails now, with the reason.
     prepareModule(opts.module, { memoryBytes: spec.memoryBytes, fuel: fuelFor(spec) })
     const outputs = new Map<string, Uint8Array>()
-    const checkpoints = new Map<string, Uint8Array>()
+    const checkpoints = new Map<string, HeldCheckpoint>()
     const reports: VerifiedResult['reports'] = new Map()
     const tried = new Set<string>()
     const started = startVerification(opts.taskId, spec, opts.secretSeed)
@@ -139,34 +151,42 @@ export class ComputeClient {
       apply({ kind: 'assigned', provider: offer.provider, operator: offer.operator })
       const provider = offer.provider
       const checkpoint = resumeFrom === undefined ? undefined : checkpoints.get(resumeFrom)
+      const startRef = checkpoint === undefined ? opts.resumeFrom : undefined
       // A lineage goes on from its own checkpoints: the replacement's first one is the one it resumed from.
       if (checkpoint !== undefined) checkpoints.set(provider, checkpoint)
       const runId = everyMs > 0 ? new Uint8Array(randomBytes(runIdBytes)) : undefined
       const request: RunRequest = {
-        module: opts.module,
-        input: opts.input,
+        module: opts.moduleRef === undefined ? opts.module : new Uint8Array(0),
+        input: opts.inputRef === undefined ? opts.input : new Uint8Array(0),
         memoryBytes: spec.memoryBytes,
         timeoutMs: spec.timeoutMs,
         maxOutputBytes: spec.maxOutputBytes,
-        ...(checkpoint === undefined ? {} : { checkpoint }),
+        ...(checkpoint?.bytes === undefined ? {} : { checkpoint: checkpoint.bytes }),
+        ...(checkpoint?.cid === undefined ? {} : { checkpointRef: { cid: checkpoint.cid } }),
+        ...(startRef === undefined ? {} : { checkpointRef: startRef }),
+        ...(opts.moduleRef === undefined ? {} : { moduleRef: opts.moduleRef }),
+        ...(opts.inputRef === undefined ? {} : { inputRef: opts.inputRef }),
         ...(runId === undefined ? {} : { checkpointEveryMs: everyMs, runId }),
         ...(opts.reportTaskId === undefined ? {} : { taskId: opts.reportTaskId })
       }
       const base = { checkpoints: 0, ...(checkpoint === undefined || resumeFrom === undefined ? {} : { resumedFrom: resumeFrom }) }
       let received = 0
-      progress({ kind: 'launched', provider, resumedFrom: checkpoint === undefined ? undefined : resumeFrom, checkpointBytes: checkpoint?.byteLength ?? 0 })
+      let lastCid: string | undefined
+      const checkpointCid = checkpoint?.cid ?? startRef?.cid
+      progress({ kind: 'launched', provider, resumedFrom: checkpoint === undefined ? undefined : resumeFrom, checkpointBytes: checkpoint?.bytes?.byteLength ?? 0, ...(checkpointCid === undefined ? {} : { checkpointCid }) })
       const runEnded = new AbortController()
       if (runId !== undefined) {
-        void this.followCheckpoints(provider, runId, AbortSignal.any([runEnded.signal, watching.signal]), (seq, bytes) => {
+        void this.followCheckpoints(provider, runId, AbortSignal.any([runEnded.signal, watching.signal]), (seq, held) => {
           received++
-          checkpoints.set(provider, bytes)
-          progress({ kind: 'checkpoint', provider, seq, bytes: bytes.byteLength })
+          checkpoints.set(provider, held)
+          if (held.cid !== undefined) lastCid = held.cid
+          progress({ kind: 'checkpoint', provider, seq, bytes: held.bytes?.byteLength ?? 0, ...(held.cid === undefined ? {} : { cid: held.cid }) })
         })
       }
       inFlight.set(provider, this.run(provider, request, runSignal).then(response => {
-        if (response.checkpoint !== undefined) checkpoints.set(provider, response.checkpoint)
+        if (response.checkpoint !== undefined) checkpoints.set(provider, { bytes: response.checkpoint })
         if (!comparableStatuses.has(response.status)) {
-          reports.set(provider, { ...base, checkpoints: received, response })
+          reports.set(provider, { ...base, checkpoints: received, ...(lastCid === undefined ? {} : { lastCheckpoint: lastCid }), response })
           progress({ kind: 'failed', provider, reason: `${response.status}: ${response.message ?? ''}` })
           apply({ kind: 'failed', provider })
           return
@@ -174,12 +194,12 @@ export class ComputeClient {
         const outputCid = cidForBlock(rawCode, response.output)
         const digest = resultDigest({ status: response.status, exitCode: response.exitCode, outputCid })
         outputs.set(digest, response.output)
-        reports.set(provider, { ...base, checkpoints: received, digest, response })
+        reports.set(provider, { ...base, checkpoints: received, ...(lastCid === undefined ? {} : { lastCheckpoint: lastCid }), digest, response })
         progress({ kind: 'reported', provider, digest })
         apply({ kind: 'reported', provider, digest })
       }, (err: unknown) => {
         const error = err instanceof Error ? `${err.name}: ${err.message}` : String(err)
-        reports.set(provider, { ...base, checkpoints: received, error })
+        reports.set(provider, { ...base, checkpoints: received, ...(lastCid === undefined ? {} : { lastCheckpoint: lastCid }), error })
         progress({ kind: 'failed', provider, reason: error })
         apply({ kind: 'failed', provider })
       }).finally(() => {

@@ -9,6 +9,11 @@
  * sequence number the client has seen is answered as soon as the task writes a newer checkpoint
  * (or the run ends, or `checkpointHoldMs` passes). So the client holds the latest checkpoint when
  * the provider dies, and another provider resumes from it.
+ *
+ * Content on the network travels by reference: a run request may name the module, the input or
+ * the checkpoint to resume from by CID (`ContentRef`), and the provider fetches it from its
+ * holders itself, verified block by block. A runner that reaches storage providers stores each
+ * checkpoint as content and the watch answers with its CID instead of its bytes.
  */
 import { decode, encode } from '../../foundations/encoding.ts'
 import { MalformedMessageError } from '../../foundations/errors.ts'
@@ -29,9 +34,35 @@ export interface RunRequest {
   checkpointEveryMs?: number
   /** Names the run for checkpoint watches (`runIdBytes` random bytes); absent: not watched. */
   runId?: Uint8Array
+  /** Content on the network the provider fetches itself (verified block by block) instead of `module`, `input` or `checkpoint` inline (then empty). */
+  moduleRef?: ContentRef
+  inputRef?: ContentRef
+  checkpointRef?: ContentRef
   /** The task id (64 hex) of a task with escrow on the ledger: the provider signs its result report for it. */
   taskId?: string
 }
+
+/**
+ * A file on the network: its CID (a UnixFS file or a raw block), and the pinned root whose
+ * holders serve it when the file sits inside a larger DAG (a folder published under a name).
+ * `root` only says where to ask: every block is checked against `cid`'s DAG.
+ */
+export interface ContentRef { cid: string, root?: string }
+
+/** Longest CID text in a content reference. */
+const maxCidChars = 200
+
+function decodeRef (v: unknown, field: string): ContentRef | undefined {
+  if (v === undefined || v === null) return undefined
+  const r = v as Record<string, unknown>
+  const ok = (x: unknown): x is string => typeof x === 'string' && x.length > 0 && x.length <= maxCidChars
+  if (typeof v !== 'object' || !ok(r.cid) || !(r.root === undefined || r.root === null || ok(r.root))) {
+    throw new MalformedMessageError(`a compute run request's ${field} must be { cid, root? } (CID texts)`)
+  }
+  return { cid: r.cid, ...(ok(r.root) ? { root: r.root } : {}) }
+}
+
+const encodeRef = (r: ContentRef | undefined): { cid: string, root: string | null } | null => r === undefined ? null : { cid: r.cid, root: r.root ?? null }
 
 /** One run, as a provider reports it. */
 export interface RunResponse {
@@ -52,7 +83,12 @@ export interface SignedRunReport { coreSeconds: number, sig: Uint8Array }
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v)
 
 export function encodeRunRequest (r: RunRequest): Uint8Array {
-  return encode({ module: r.module, input: r.input, memoryBytes: r.memoryBytes, timeoutMs: r.timeoutMs, maxOutputBytes: r.maxOutputBytes, checkpoint: r.checkpoint ?? null, checkpointEveryMs: r.checkpointEveryMs ?? 0, runId: r.runId ?? null, ...(r.taskId === undefined ? {} : { taskId: r.taskId }) })
+  return encode({ module: r.module, input: r.input, memoryBytes: r.memoryBytes, timeoutMs: r.timeoutMs, maxOutputBytes: r.maxOutputBytes, checkpoint: r.checkpoint ?? null, checkpointEveryMs: r.checkpointEveryMs ?? 0, runId: r.runId ?? null,
+    ...(r.moduleRef === undefined ? {} : { moduleRef: encodeRef(r.moduleRef) }),
+    ...(r.inputRef === undefined ? {} : { inputRef: encodeRef(r.inputRef) }),
+    ...(r.checkpointRef === undefined ? {} : { checkpointRef: encodeRef(r.checkpointRef) }),
+    ...(r.taskId === undefined ? {} : { taskId: r.taskId })
+  })
 }
 
 export function decodeRunRequest (bytes: Uint8Array): RunRequest {
@@ -68,6 +104,9 @@ export function decodeRunRequest (bytes: Uint8Array): RunRequest {
   }
   const taskId = v.taskId ?? null
   if (!(taskId === null || (typeof taskId === 'string' && /^[0-9a-f]{64}$/.test(taskId)))) throw new MalformedMessageError('a compute run request\'s taskId must be 64 lower-case hex characters or absent')
+  const moduleRef = decodeRef(v.moduleRef, 'moduleRef')
+  const inputRef = decodeRef(v.inputRef, 'inputRef')
+  const checkpointRef = decodeRef(v.checkpointRef, 'checkpointRef')
   return {
     ...(taskId === null ? {} : { taskId }),
     module: v.module,
@@ -77,7 +116,10 @@ export function decodeRunRequest (bytes: Uint8Array): RunRequest {
     maxOutputBytes: v.maxOutputBytes,
     ...(v.checkpoint === null ? {} : { checkpoint: v.checkpoint }),
     ...(everyMs === 0 ? {} : { checkpointEveryMs: everyMs }),
-    ...(runId === null ? {} : { runId })
+    ...(runId === null ? {} : { runId }),
+    ...(moduleRef === undefined ? {} : { moduleRef }),
+    ...(inputRef === undefined ? {} : { inputRef }),
+    ...(checkpointRef === undefined ? {} : { checkpointRef })
   }
 }
 
@@ -120,7 +162,13 @@ export interface CheckpointWatch { runId: Uint8Array, after: number }
  * The answer: the latest checkpoint and its number (1 for the first the task wrote; 0 and no
  * bytes when none yet), and whether the run has ended (or is unknown to this provider).
  */
-export interface CheckpointUpdate { seq: number, checkpoint: Uint8Array | undefined, ended: boolean }
+export interface CheckpointUpdate {
+  seq: number
+  checkpoint: Uint8Array | undefined
+  ended: boolean
+  /** The checkpoint's CID when the runner stored it as content on the network (then `checkpoint` is absent: fetch it by CID). */
+  cid?: string
+}
 
 export function encodeCheckpointWatch (w: CheckpointWatch): Uint8Array {
   return encode({ runId: w.runId, after: w.after })
@@ -135,7 +183,7 @@ export function decodeCheckpointWatch (bytes: Uint8Array): CheckpointWatch {
 }
 
 export function encodeCheckpointUpdate (u: CheckpointUpdate): Uint8Array {
-  return encode({ seq: u.seq, checkpoint: u.checkpoint ?? null, ended: u.ended })
+  return encode({ seq: u.seq, checkpoint: u.checkpoint ?? null, ended: u.ended, ...(u.cid === undefined ? {} : { cid: u.cid }) })
 }
 
 export function decodeCheckpointUpdate (bytes: Uint8Array): CheckpointUpdate {
@@ -143,5 +191,6 @@ export function decodeCheckpointUpdate (bytes: Uint8Array): CheckpointUpdate {
   if (!isInt(v.seq) || v.seq < 0 || !(v.checkpoint === null || v.checkpoint instanceof Uint8Array) || typeof v.ended !== 'boolean') {
     throw new MalformedMessageError('a checkpoint update needs seq (a non-negative integer), checkpoint (bytes or null) and ended (a boolean)')
   }
-  return { seq: v.seq, checkpoint: v.checkpoint ?? undefined, ended: v.ended }
+  if (!(v.cid === undefined || (typeof v.cid === 'string' && v.cid.length > 0 && v.cid.length <= maxCidChars))) throw new MalformedMessageError('a checkpoint update\'s cid must be a CID text')
+  return { seq: v.seq, checkpoint: v.checkpoint ?? undefined, ended: v.ended, ...(typeof v.cid === 'string' ? { cid: v.cid } : {}) }
 }

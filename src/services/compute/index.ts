@@ -15,6 +15,7 @@
  */
 export { Sandbox, type SandboxInit, type SandboxRun, type SandboxResult, type RunStatus } from './sandbox.ts'
 export { ComputeHost, type ComputeHostInit } from './compute-host.ts'
-export { ComputeClient, type ComputeProgress, type ProviderReport, type VerifiedResult } from './compute-client.ts'
-export { computeCheckpointProtocol, computeRunProtocol, type CheckpointUpdate, type RunRequest, type RunResponse } from './compute-protocol.ts'
+export { ComputeClient, type ComputeProgress, type HeldCheckpoint, type ProviderReport, type VerifiedResult } from './compute-client.ts'
+export { TaskContent, type TaskContentInit } from './task-content.ts'
+export { computeCheckpointProtocol, computeRunProtocol, type CheckpointUpdate, type ContentRef, type RunRequest, type RunResponse } from './compute-protocol.ts'
 export * from './constants.ts'

@@ -20,6 +20,8 @@ export interface DevnetOptions {
   validators: number
   /** Storage provider nodes (default 6), spread over `devnetRegions` and 4 operators. */
   storage?: number
+  /** Compute provider nodes (default 3), each under its own operator, spread over `devnetRegions`. */
+  compute?: number
   /** Start the HTTP gateway node (default true). */
   gateway?: boolean
   /** The gateway's DNS port (default 5353; any free port when it is taken, or for 0). */
@@ -41,6 +43,9 @@ export const devnetRegions = ['eu-west', 'us-east', 'ap-south']
 const devnetOperators = 4
 /** Each devnet storage node's capacity. */
 const devnetCapacity = '4GiB'
+/** Each devnet compute node's cores and memory per task: the machine's cores are shared by every node. */
+const devnetComputeCores = 1
+const devnetComputeMemory = '512MiB'
 /** Balance of each devnet node account at genesis (pays heartbeats and repairs). */
 const nodeAccountBalance = 1_000_000_000
 
@@ -60,9 +65,12 @@ export async function startDevnet (opts: DevnetOptions): Promise<{ file: DevnetF
   const previous = readDevnet(dir)
   const genesisPath = join(dir, 'genesis.json')
   const storageCount = opts.storage ?? 6
+  const computeCount = opts.compute ?? 3
+  if (computeCount > devnetOperators) throw new Error(`a devnet runs at most ${devnetOperators} compute nodes: one per operator, so each is an independent replica`)
   const plans: NodePlan[] = [
     ...Array.from({ length: opts.validators }, (_, i) => ({ name: `validator-${i}`, roles: ['validator'] })),
     ...Array.from({ length: storageCount }, (_, i) => ({ name: `storage-${i}`, roles: ['storage', 'service'], region: devnetRegions[i % devnetRegions.length], operator: i % devnetOperators })),
+    ...Array.from({ length: computeCount }, (_, i) => ({ name: `compute-${i}`, roles: ['compute'], region: devnetRegions[i % devnetRegions.length], operator: i })),
     ...(opts.gateway === false ? [] : [{ name: 'gateway-0', roles: ['gateway'] }])
   ].map(p => ({ ...p, dataDir: join(dir, p.name), key: loadOrCreateNodeKey(join(dir, p.name)) }))
   const validatorCount = opts.validators
@@ -115,7 +123,8 @@ export async function startDevnet (opts: DevnetOptions): Promise<{ file: DevnetF
       '--roles', plan.roles.join(','), '--data', dataDir, '--genesis', genesisPath,
       '--listen', `/ip4/127.0.0.1/tcp/${port.p2p}`,
       '--api-listen', `127.0.0.1:${port.api}`,
-      ...(plan.region === undefined ? [] : ['--region', plan.region, '--capacity', devnetCapacity]),
+      ...(plan.region === undefined ? [] : ['--region', plan.region, ...(plan.roles.includes('storage') ? ['--capacity', devnetCapacity] : [])]),
+      ...(plan.roles.includes('compute') ? ['--cores', String(devnetComputeCores), '--memory', devnetComputeMemory] : []),
       ...(plan.roles.includes('gateway') ? ['--http', `127.0.0.1:${port.http}`, '--dns', `127.0.0.1:${dnsPortOf(previousOf(plan), opts.dnsPort)}`, '--dns-any-port-if-taken'] : []),
       ...validatorAddrs.filter((_, j) => j !== i).flatMap(a => ['--bootstrap', a]),
       // A harness that may die without `devnet down` (a test timing out) asks its nodes to follow it.
@@ -189,6 +198,7 @@ function dnsPortOf (previous: DevnetNode | undefined, option: number | undefined
 export async function waitForDevnet (file: DevnetFile, opts: { minHeight: number, timeoutMs: number, onProgress?: (line: string) => void }): Promise<void> {
   const deadline = Date.now() + opts.timeoutMs
   const storage = file.nodes.filter(n => n.roles.includes('storage')).length
+  const compute = file.nodes.filter(n => n.roles.includes('compute') && n.region !== undefined).length
   let last = ''
   while (Date.now() < deadline) {
     const heights = await Promise.all(file.nodes.map(async n => {
@@ -199,15 +209,17 @@ export async function waitForDevnet (file: DevnetFile, opts: { minHeight: number
         return -1
       }
     }))
-    const providers = storage === 0 ? 0 : await liveProviders(file.nodes[0]?.api ?? '')
-    const offers = storage === 0 ? 0 : await storageOffers(file.nodes[0]?.api ?? '')
+    const providers = storage + compute === 0 ? 0 : await liveProviders(file.nodes[0]?.api ?? '')
+    const offers = storage === 0 ? 0 : await offersOf(file.nodes[0]?.api ?? '', 'storage')
+    const computeOffers = compute === 0 ? 0 : await offersOf(file.nodes[0]?.api ?? '', 'compute')
     const gateways = await Promise.all(file.nodes.filter(n => n.http !== undefined).map(async n => {
       try { return (await fetch(`${n.http}/status`, { signal: AbortSignal.timeout(1000) })).ok } catch { return false }
     }))
     const line = heights.map((h, i) => `${file.nodes[i]?.name}: ${h < 0 ? 'starting' : `height ${h}`}`).join(', ') +
-      (storage === 0 ? '' : `; ${providers}/${storage} storage providers registered, ${offers}/${storage} offering`)
+      (storage + compute === 0 ? '' : `; ${providers}/${storage + compute} providers registered`) +
+      (storage === 0 ? '' : `, ${offers}/${storage} offering storage`) + (compute === 0 ? '' : `, ${computeOffers}/${compute} offering compute`)
     if (line !== last) { opts.onProgress?.(line); last = line }
-    if (heights.every(h => h >= opts.minHeight) && providers >= storage && offers >= storage && gateways.every(ok => ok) && recordDnsAddresses(file)) return
+    if (heights.every(h => h >= opts.minHeight) && providers >= storage + compute && offers >= storage && computeOffers >= compute && gateways.every(ok => ok) && recordDnsAddresses(file)) return
     const dead = file.nodes.filter(n => !isAlive(n.pid))
     if (dead.length > 0) throw new Error(`${dead.map(n => n.name).join(', ')} exited during start-up; see its output above or ${dead[0]?.logFile}`)
     await new Promise(resolve => setTimeout(resolve, 200))
@@ -239,9 +251,9 @@ async function liveProviders (api: string): Promise<number> {
   }
 }
 
-async function storageOffers (api: string): Promise<number> {
+async function offersOf (api: string, kind: 'storage' | 'compute'): Promise<number> {
   try {
-    const res = await fetch(`${api}/v1/market/offers?kind=storage`, { signal: AbortSignal.timeout(1000) })
+    const res = await fetch(`${api}/v1/market/offers?kind=${kind}`, { signal: AbortSignal.timeout(1000) })
     return ((await res.json()) as { offers: unknown[] }).offers.length
   } catch {
     return 0

@@ -8,6 +8,7 @@ import type { Genesis } from '../core/ledger/types.ts'
 import { ApiServer } from '../edges/api/http-server.ts'
 import { ledgerRoutes } from '../edges/api/routes.ts'
 import { marketRoutes } from '../edges/api/market-routes.ts'
+import { computeRoutes } from '../edges/api/compute-routes.ts'
 import { MetricsRegistry } from '../services/metrics/registry.ts'
 import { registerNodeMetrics } from '../services/metrics/node-metrics.ts'
 import { metricsRoute } from '../edges/api/metrics-route.ts'
@@ -20,6 +21,7 @@ import { defaultTaskMemoryBytes } from '../core/compute/constants.ts'
 import { startCompute, startGateway, startRegistration, startService, startStorage, type RoleContext } from './roles.ts'
 import { addressOf } from '../foundations/crypto.ts'
 import { FaultLog } from '../services/content/fault-log.ts'
+import type { ProviderRegistration } from '../services/replication/provider-registration.ts'
 
 /** The gateway's edge cache when none is configured. */
 export const defaultGatewayCacheBytes = 512 * 1024 * 1024
@@ -48,8 +50,8 @@ export interface NodeConfig {
    * listen on any free port when the asked one is taken, as devnets started side by side need).
    */
   gateway?: { listen: string, cacheBytes: number, dns?: { listen: string, upstream?: string, answer?: string[], anyPortIfTaken?: boolean } }
-  /** With the compute role: tasks run at once (one core each) and memory one task may use. */
-  compute?: { cores: number, memoryBytes: number }
+  /** With the compute role: tasks run at once (one core each), memory one task may use, and the price per core-second it offers (with --region it registers on the market). */
+  compute?: { cores: number, memoryBytes: number, price?: number }
   log: (line: string) => void
 }
 
@@ -116,7 +118,7 @@ export async function startNode (config: NodeConfig): Promise<RunningNode> {
     p2p: () => p2p.multiaddrs(),
     peers: () => p2p.peers().length,
     extra: () => extra
-  }), ...marketRoutes(ledger), metricsRoute(registry)], config.log)
+  }), ...marketRoutes(ledger), ...computeRoutes(ledger), metricsRoute(registry)], config.log)
   const extra: Partial<Pick<StatusView, 'storage' | 'faults'>> = {}
   await p2p.start()
   await ledger.start()
@@ -128,12 +130,16 @@ export async function startNode (config: NodeConfig): Promise<RunningNode> {
   const parts: Array<{ stop: () => Promise<void> | void }> = []
   const info: NodeInfoFile = { id: p2p.peerId, roles: config.roles, api: apiUrl, p2p: p2p.multiaddrs(), pid: process.pid, dataDir, publicKey: toHex(key.publicKey), address: toHex(addressOf(key.publicKey)) }
   const ctx: RoleContext = { dataDir, ledger, p2p, key, faults, metrics, status: extra, log: config.log }
-  const kinds = (['storage', 'service'] as const).filter(k => config.roles.includes(k))
+  // A compute node registers on the market when it is told its region; without one it only serves tasks named to it.
+  const computeConfig = config.compute ?? { cores: 1, memoryBytes: defaultTaskMemoryBytes }
+  const kinds = (['storage', 'service', 'compute'] as const).filter(k => config.roles.includes(k) && (k !== 'compute' || config.provider?.region !== undefined))
+  let computeMarket: { registration: ProviderRegistration, operator: string } | undefined
   if (kinds.length > 0) {
     const region = config.provider?.region
     if (region === undefined) throw new Error(`the ${kinds.join(' and ')} role needs --region`)
     const capacityBytes = config.provider?.capacityBytes ?? 0
-    const { registration, operator } = startRegistration(ctx, { kinds: [...kinds], region, capacityBytes })
+    const { registration, operator } = startRegistration(ctx, { kinds: [...kinds], region, capacityBytes, ...(kinds.includes('compute') ? { memoryBytes: computeConfig.memoryBytes } : {}) })
+    if (kinds.includes('compute')) computeMarket = { registration, operator }
     parts.push({ stop: () => { registration.stop() } })
     if (kinds.includes('storage')) {
       const blocksHttp = config.provider?.blocksHttp ?? `${listenHostOf(config.listen)}:0`
@@ -144,7 +150,8 @@ export async function startNode (config: NodeConfig): Promise<RunningNode> {
     info.operator = operator
   }
   if (config.roles.includes('compute')) {
-    parts.push(await startCompute(ctx, config.compute ?? { cores: 1, memoryBytes: defaultTaskMemoryBytes }))
+    if (computeMarket === undefined) config.log('compute: no --region, so this node is not registered on the market: clients reach it only with --provider')
+    parts.push(await startCompute(ctx, computeConfig, computeMarket))
   }
   if (config.roles.includes('gateway')) {
     const g = config.gateway ?? { listen: '127.0.0.1:8080', cacheBytes: defaultGatewayCacheBytes }

@@ -23,9 +23,10 @@ import { KvReplicator, KvStore, serveKv } from '../services/kv/index.ts'
 import type { LedgerNode } from '../services/ledger/ledger-node.ts'
 import type { NodeMetrics } from '../services/metrics/node-metrics.ts'
 import type { P2PHost } from '../services/p2p/index.ts'
-import { defaultNodeStake, defaultStoragePrice } from '../services/market/constants.ts'
+import { defaultComputePrice, defaultNodeStake, defaultStoragePrice } from '../services/market/constants.ts'
 import { HeldContent } from '../services/market/held-content.ts'
 import { MarketAgent } from '../services/market/market-agent.ts'
+import { ComputeClaims } from '../services/market/compute-claims.ts'
 import { KvAssignments } from '../services/replication/kv-assignments.ts'
 import { ProviderRegistration } from '../services/replication/provider-registration.ts'
 import { Replicator } from '../services/replication/replicator.ts'
@@ -57,10 +58,11 @@ export interface Role { stop: () => Promise<void> }
 export interface OperatorFile { operatorKey: string, endorsement: string, operator?: string }
 
 /** A provider's entry on the ledger, for every kind it offers; returns its operator address. */
-export function startRegistration (ctx: RoleContext, opts: { kinds: ProviderKind[], region: string, capacityBytes: number }): { registration: ProviderRegistration, operator: string } {
+export function startRegistration (ctx: RoleContext, opts: { kinds: ProviderKind[], region: string, capacityBytes: number, memoryBytes?: number }): { registration: ProviderRegistration, operator: string } {
   const operator = readOperatorFile(ctx.dataDir)
   const registration = new ProviderRegistration({
     ledger: ctx.ledger, host: ctx.p2p, key: ctx.key, kinds: opts.kinds, region: opts.region, capacityBytes: opts.capacityBytes,
+    ...(opts.memoryBytes === undefined ? {} : { memoryBytes: opts.memoryBytes }),
     operatorKey: fromHex(operator.operatorKey), endorsement: fromHex(operator.endorsement), log: ctx.log
   })
   registration.start()
@@ -126,10 +128,12 @@ export async function startService (ctx: RoleContext): Promise<Role> {
 }
 
 /**
- * Runs WebAssembly tasks for others over `/keynet/compute/run/1`, at most `cores` at once. (Its
- * offer on the market and payment through escrow come with the market's compute deals.)
+ * Runs WebAssembly tasks for others over `/keynet/compute/run/1`, at most `cores` at once, signing
+ * a result report for each task with escrow on the ledger. Registered (with `registration`), it
+ * stakes for its operator and offers its cores on the market at `price` per core-second.
+ * `KEYNET_TEST_COMPUTE_LIE=1` makes it a cheating provider (made-up results), for tests only.
  */
-export async function startCompute (ctx: RoleContext, opts: { cores: number, memoryBytes: number }): Promise<Role> {
+export async function startCompute (ctx: RoleContext, opts: { cores: number, memoryBytes: number, price?: number }, market?: { registration: ProviderRegistration, operator: string }): Promise<Role> {
   // Content by CID and checkpoints as content: through the node's own ledger view, pinned from its key.
   const wallet = new NodeWallet(ctx.ledger, ctx.key)
   const content = new TaskContent({
@@ -139,10 +143,24 @@ export async function startCompute (ctx: RoleContext, opts: { cores: number, mem
     log: ctx.log
   })
   content.start()
-  const compute = new ComputeHost({ host: ctx.p2p, cores: opts.cores, memoryBytes: opts.memoryBytes, content, log: ctx.log })
+  const lie = process.env.KEYNET_TEST_COMPUTE_LIE === '1'
+  const claims = market === undefined ? undefined : new ComputeClaims({ ledger: ctx.ledger, address: toHex(market.registration.address), send: (body, what) => { market.registration.send(body, what) }, log: ctx.log })
+  const compute = new ComputeHost({
+    host: ctx.p2p, cores: opts.cores, memoryBytes: opts.memoryBytes, content, reports: { key: ctx.key, chainId: ctx.ledger.chain.genesis.chainId }, lie, log: ctx.log,
+    ...(claims === undefined ? {} : { onReport: (taskId: string, report: { digest: string, coreSeconds: number, sig: Uint8Array }) => { claims.remember(taskId, report) } })
+  })
   await compute.start()
-  ctx.log(`compute: serving tasks on ${opts.cores} cores, up to ${opts.memoryBytes} bytes of memory each`)
-  return { stop: async () => { await compute.stop(); content.stop() } }
+  ctx.log(`compute: serving tasks on ${opts.cores} cores, up to ${opts.memoryBytes} bytes of memory each${lie ? ' (KEYNET_TEST_COMPUTE_LIE: answering made-up results)' : ''}`)
+  if (market === undefined) return { stop: async () => { await compute.stop(); content.stop() } }
+  const agent = new MarketAgent({
+    ledger: ctx.ledger, host: ctx.p2p, key: ctx.key, kind: 'compute', operator: market.operator, log: ctx.log,
+    send: (body, what) => { market.registration.send(body, what) },
+    offer: { capacity: opts.cores, price: opts.price ?? defaultComputePrice },
+    stake: defaultNodeStake
+  })
+  await agent.start()
+  claims?.start()
+  return { stop: async () => { claims?.stop(); await agent.stop(); await compute.stop(); content.stop() } }
 }
 
 /** The gateway's DNS server: where it listens, where foreign names go, and what A/AAAA answers give. */

@@ -41,7 +41,7 @@ describe('browsers: Chromium renders .key sites through the gateway; an existing
   let legacy: LegacySite
 
   before(async () => {
-    const up = await keynet(home, ['devnet', 'up', '--validators', '1', '--storage', '3', '--timeout', '120000'])
+    const up = await keynet(home, ['devnet', 'up', '--validators', '1', '--storage', '3', '--compute', '0', '--timeout', '120000'])
     assert.equal(up.code, 0, up.stderr)
     gateway = readDevnetFile(join(home, 'devnet')).nodes.find(n => n.http !== undefined)!.http!
     legacy = await serveLegacySite()

@@ -1,5 +1,9 @@
-// Compute end to end with real processes: a one-validator devnet for the genesis, three
-// `keynet node start --roles compute` nodes, and the CLI: a task on 2 replicas is accepted with
+// Compute end to end with real processes: a one-validator devnet with four compute nodes (each
+// registered on the ledger under its own operator, staked and offering compute), and the CLI.
+// On the market: a task on 2 replicas is matched from the ledger's offers, its escrow opened,
+// and the two providers are paid by the rules (balances move by exactly that); a cheating
+// provider (KEYNET_TEST_COMPUTE_LIE=1, cheapest, so matched first) is outvoted by a tie-breaker,
+// not paid, and its operator slashed. With --provider: a task on 2 replicas is accepted with
 // the right output; with a provider killed (SIGKILL) among the chosen ones the task still
 // completes on the others; `keynet compute status` reports what happened. The training example
 // with --checkpoint-every: its provider is killed after its first checkpoint reached the client,
@@ -12,17 +16,24 @@ import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { join } from 'node:path'
 import { buildExamples, irisLikeCsv } from '../../scripts/build-examples.ts'
-import { Sandbox } from '../../src/services/compute/sandbox.ts'
+import { toHex } from '../../src/foundations/bytes.ts'
+import { addressOf, generateKeyPair } from '../../src/foundations/crypto.ts'
+import { endorseProvider } from '../../src/core/ledger/providers.ts'
+import type { ComputeTask } from '../../src/core/market/compute-tasks.ts'
 import { ApiClient } from '../../src/edges/api/client.ts'
+import { loadOrCreateNodeKey } from '../../src/node/node-key.ts'
+import { Sandbox } from '../../src/services/compute/sandbox.ts'
 import { cliPath, eventually, keynet, keynetJson, readDevnetFile, tempHome, userEnv } from './harness.ts'
 
-describe('compute e2e', () => {
+describe('compute e2e', { timeout: 300_000 }, () => {
   const home = tempHome('compute')
-  const nodes: Array<{ child: ChildProcess, addr: string, address: string }> = []
+  const nodes: Array<{ child: { kill: (signal: NodeJS.Signals) => void }, addr: string, address: string }> = []
+  let api: ApiClient
+  let liar: ChildProcess | undefined
   const datasets = join(home, 'datasets')
   let hashWasm: string
   let trainWasm: string
@@ -33,23 +44,15 @@ describe('compute e2e', () => {
     hashWasm = built.hash
     trainWasm = built.train
     writeFileSync(input, Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 13) & 0xff)))
-    const up = await keynet(home, ['devnet', 'up', '--validators', '1', '--storage', '2', '--no-gateway', '--timeout', '120000'])
+    // Four compute nodes: the market tests use them from the ledger; the --provider tests after
+    // them name three for the first tests (one is killed) and nodes 1–3 for the checkpoint test.
+    const up = await keynet(home, ['devnet', 'up', '--validators', '1', '--storage', '2', '--compute', '4', '--no-gateway', '--timeout', '150000'])
     assert.equal(up.code, 0, up.stderr)
-    const genesis = join(home, 'devnet', 'genesis.json')
-    // Three for the first tests (one is killed), three for the checkpoint test (nodes 1–3).
-    for (let i = 0; i < 4; i++) {
-      const data = join(home, `compute-${i}`)
-      const child = spawn(process.execPath, [cliPath, 'node', 'start', '--roles', 'compute', '--data', data, '--genesis', genesis,
-        '--listen', '/ip4/127.0.0.1/tcp/0', '--api-listen', '127.0.0.1:0', '--cores', '2', '--memory', '512MiB', '--exit-with', String(process.pid),
-        // It follows the chain: its ledger view says which storage providers hold what.
-        '--bootstrap', readDevnetFile(join(home, 'devnet')).nodes[0]!.p2p],
-      { env: userEnv({ KEYNET_HOME: home }), stdio: 'ignore' })
-      const info = await eventually(`compute node ${i}`, async () => {
-        const path = join(data, 'node.json')
-        return existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) as { id: string, p2p: string[], pid: number, address: string } : undefined
-      }, 60_000)
-      const p2p = info.p2p.find(a => a.startsWith('/ip4/127.0.0.1/')) ?? info.p2p[0] as string
-      nodes.push({ child, addr: p2p.includes('/p2p/') ? p2p : `${p2p}/p2p/${info.id}`, address: info.address })
+    const file = readDevnetFile(join(home, 'devnet'))
+    api = new ApiClient(file.nodes[0]!.api)
+    for (const n of file.nodes.filter(n => n.roles.includes('compute'))) {
+      const info = JSON.parse(readFileSync(join(n.dataDir, 'node.json'), 'utf8')) as { address: string }
+      nodes.push({ child: { kill: (signal) => { process.kill(n.pid, signal) } }, addr: n.p2p, address: info.address })
     }
     // The runners of the checkpoint tests pin checkpoints from their own keys: fund them.
     for (const n of nodes.slice(1)) await keynetJson(home, ['account', 'send', n.address, '1000000'])
@@ -59,8 +62,87 @@ describe('compute e2e', () => {
     await keynetJson(home, ['publish', datasets, '--name', 'datasets.key', '--replicas', '2', '--regions', '2', '--no-deal'])
   })
   after(async () => {
-    for (const n of nodes) n.child.kill('SIGKILL')
+    liar?.kill('SIGKILL')
     await keynet(home, ['devnet', 'down'])
+  })
+
+  /** An account's balance and the transactions it has sent (each paid the chain's fee), read together. */
+  const account = async (address: string): Promise<{ balance: number, nonce: number }> => {
+    const a = await api.account(address)
+    return { balance: a.balance, nonce: a.nonce }
+  }
+  const fee = 10
+  const devAccount = (): string => readDevnetFile(join(home, 'devnet')).devAccount.address
+
+  it('on the market: providers come from the ledger, the escrow pays the two agreeing providers by the rules and refunds the rest', async () => {
+    const offers = await api.computeOffers()
+    assert.equal(offers.offers.filter(o => o.live).length, 4)
+    assert.equal(new Set(offers.offers.map(o => o.group)).size, 4, 'four operator groups from the ledger')
+    const client = devAccount()
+    const before = new Map(await Promise.all([client, ...nodes.map(n => n.address)].map(async a => [a, await account(a)] as const)))
+    const out = join(home, 'out-market.txt')
+    const result = await keynetJson<{ id: string, outcome: { kind: string, paid: string[] }, ledger: ComputeTask }>(home,
+      ['compute', 'run', hashWasm, '--input', input, '--replicas', '2', '--timeout', '10s', '-o', out])
+    assert.equal(result.outcome.kind, 'accepted')
+    assert.equal(readFileSync(out, 'utf8'), expected())
+    const task = await api.computeTask(result.id)
+    assert.equal(task.status, 'closed')
+    assert.equal(task.paid.length, 2)
+    assert.deepEqual(task.slashed, [])
+    assert.ok(task.providers.every(p => nodes.some(n => n.address === p.provider)), 'the assigned providers are the ledger\'s compute nodes')
+    // Each paid its price × the core-seconds a quorum vouched for (the hash of 300 kB takes one).
+    for (const p of task.paid) assert.equal(p.amount, task.providers.find(x => x.provider === p.provider)!.price * 1)
+    assert.deepEqual(task.escrow, { deposited: task.escrow.deposited, paid: task.paid[0]!.amount + task.paid[1]!.amount, refunded: task.escrow.deposited - task.paid[0]!.amount - task.paid[1]!.amount, held: 0 })
+    for (const p of task.paid) {
+      const was = before.get(p.provider)!
+      const now = await account(p.provider)
+      assert.equal(now.balance, was.balance + p.amount - (now.nonce - was.nonce) * fee, `provider ${p.provider} gained its pay, less the fees of its own transactions`)
+    }
+    const now = await account(client)
+    assert.equal(now.balance, before.get(client)!.balance - task.escrow.paid - (now.nonce - before.get(client)!.nonce) * fee, 'the client paid the work and its fees; the rest of the escrow came back')
+    const status = await keynetJson<{ ledger: ComputeTask }>(home, ['compute', 'status', result.id])
+    assert.equal(status.ledger.status, 'closed')
+  })
+
+  it('on the market: a cheating provider is outvoted by a tie-breaker, not paid, and its operator slashed', async () => {
+    // A fifth compute node under a new operator, cheapest on the market, answering made-up results.
+    const data = join(home, 'liar')
+    const key = loadOrCreateNodeKey(data)
+    const operator = generateKeyPair()
+    const chainId = readDevnetFile(join(home, 'devnet')).chainId
+    writeFileSync(join(data, 'operator.json'), JSON.stringify({ operator: 'liar', operatorKey: toHex(operator.publicKey), endorsement: toHex(endorseProvider(operator.secretKey, chainId, key.publicKey)) }))
+    const address = toHex(addressOf(key.publicKey))
+    const funded = await keynet(home, ['account', 'send', address, '1000000'])
+    assert.equal(funded.code, 0, funded.stderr)
+    const file = readDevnetFile(join(home, 'devnet'))
+    liar = spawn(process.execPath, [cliPath, 'node', 'start', '--roles', 'compute', '--region', 'eu-west', '--compute-price', '1', '--cores', '1', '--memory', '512MiB',
+      '--data', data, '--genesis', file.genesis, '--listen', '/ip4/127.0.0.1/tcp/0', '--api-listen', '127.0.0.1:0', '--bootstrap', file.nodes[0]!.p2p],
+    { env: userEnv({ KEYNET_HOME: home, KEYNET_TEST_COMPUTE_LIE: '1' }), stdio: 'ignore' })
+    await eventually('the cheating node offering compute', async () => (await api.computeOffers()).offers.find(o => o.provider === address && o.live), 90_000)
+    const operatorAddress = toHex(addressOf(operator.publicKey))
+    const stakeBefore = (await api.stake(operatorAddress)).amount
+    const burntBefore = (await api.market()).burnt
+    const liarBefore = await account(address)
+    const out = join(home, 'out-liar.txt')
+    const result = await keynetJson<{ id: string, outcome: { kind: string, paid: string[], slashed: string[] }, ledger: ComputeTask }>(home,
+      ['compute', 'run', hashWasm, '--input', input, '--replicas', '2', '--timeout', '10s', '-o', out])
+    assert.equal(result.outcome.kind, 'accepted')
+    assert.equal(readFileSync(out, 'utf8'), expected(), 'the agreeing result, not the made-up one')
+    const task = await api.computeTask(result.id)
+    assert.equal(task.providers[0]?.provider, address, 'the cheapest offer was matched first')
+    assert.equal(task.providers.length, 3, 'a tie-breaker was assigned within the escrow')
+    assert.deepEqual(task.slashed, [address])
+    assert.equal(task.paid.length, 2)
+    assert.ok(!task.paid.some(p => p.provider === address), 'the cheat is not paid')
+    assert.equal(task.status, 'closed')
+    const stake = (await api.stake(operatorAddress)).amount
+    assert.equal(stake, stakeBefore - Math.floor(stakeBefore / 10), 'a tenth of its operator\'s stake')
+    assert.equal((await api.market()).burnt, burntBefore + (stakeBefore - stake), 'burnt, not paid to the client')
+    const liarNow = await account(address)
+    assert.equal(liarNow.balance, liarBefore.balance - (liarNow.nonce - liarBefore.nonce) * fee, 'nothing earned, only its own fees spent')
+    const record = await api.record(address)
+    assert.equal(record.periods.at(-1)?.outcome, 'wrong')
+    liar.kill('SIGKILL')
   })
 
   let checkpointOfKilled: string | undefined

@@ -44,7 +44,7 @@ describe('content on storage providers: publish, fetch, failover, repair, gatewa
 
   before(async () => {
     mkdirSync(scratch, { recursive: true })
-    const up = await keynet(home, ['devnet', 'up', '--validators', '1', '--storage', '4', '--provider-timeout', String(providerTimeoutMs), '--timeout', '120000'])
+    const up = await keynet(home, ['devnet', 'up', '--validators', '1', '--storage', '4', '--compute', '0', '--provider-timeout', String(providerTimeoutMs), '--timeout', '120000'])
     assert.equal(up.code, 0, up.stderr)
     const file = readDevnetFile(dir)
     api = new ApiClient(file.nodes[0]!.api)

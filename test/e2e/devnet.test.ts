@@ -11,7 +11,7 @@ describe('a devnet of 4 validator processes, driven through the CLI', { timeout:
   const names: string[] = []
 
   before(async () => {
-    const up = await keynet(home, ['devnet', 'up', '--validators', '4', '--storage', '0', '--no-gateway'])
+    const up = await keynet(home, ['devnet', 'up', '--validators', '4', '--storage', '0', '--compute', '0', '--no-gateway'])
     assert.equal(up.code, 0, up.stderr)
   })
 
@@ -68,7 +68,7 @@ describe('a devnet of 4 validator processes, driven through the CLI', { timeout:
     }
     const target = (await getJson<StatusView>(`${api}/v1/status`)).height
 
-    const restarted = await keynet(home, ['devnet', 'up', '--storage', '0', '--no-gateway'])
+    const restarted = await keynet(home, ['devnet', 'up', '--storage', '0', '--compute', '0', '--no-gateway'])
     assert.equal(restarted.code, 0, restarted.stderr)
     const revived = readDevnetFile(dir).nodes[3]
     assert.ok(revived && revived.pid !== victim.pid && isAlive(revived.pid))

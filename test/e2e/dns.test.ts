@@ -35,7 +35,7 @@ describe('DNS bridge: dig and DoH against a devnet gateway', { timeout: 240_000 
   let version: number
 
   before(async () => {
-    const up = await keynet(home, ['devnet', 'up', '--validators', '1', '--storage', '1', '--timeout', '120000'])
+    const up = await keynet(home, ['devnet', 'up', '--validators', '1', '--storage', '1', '--compute', '0', '--timeout', '120000'])
     assert.equal(up.code, 0, up.stderr)
     assert.match(up.stdout, /gateway-0 .* dns 127\.0\.0\.1:\d+/)
     const gateway = readDevnetFile(dir).nodes.find(n => n.roles.includes('gateway'))!

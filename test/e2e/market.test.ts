@@ -53,7 +53,7 @@ describe('the storage market on a devnet: audits, payment only for checked perio
   }
 
   before(async () => {
-    const up = await keynet(home, ['devnet', 'up', '--validators', '1', '--storage', '6', '--no-gateway', '--settlement-period', String(settlementPeriodMs), '--timeout', '120000'])
+    const up = await keynet(home, ['devnet', 'up', '--validators', '1', '--storage', '6', '--compute', '0', '--no-gateway', '--settlement-period', String(settlementPeriodMs), '--timeout', '120000'])
     assert.equal(up.code, 0, up.stderr)
     api = new ApiClient(readDevnetFile(dir).nodes[0]!.api)
   })

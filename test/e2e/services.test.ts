@@ -57,7 +57,7 @@ describe('services behind a name: quality-based routing over five real service n
   }
 
   before(async () => {
-    const up = await keynet(home, ['devnet', 'up', '--validators', '1', '--storage', '5', '--no-gateway', '--timeout', '150000'])
+    const up = await keynet(home, ['devnet', 'up', '--validators', '1', '--storage', '5', '--compute', '0', '--no-gateway', '--timeout', '150000'])
     assert.equal(up.code, 0, up.stderr)
     const file = readDevnetFile(dir)
     nodes = file.nodes.filter(n => n.roles.includes('service')).map(n => ({

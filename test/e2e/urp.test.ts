@@ -21,7 +21,7 @@ describe('one client for data: a name\'s key-value store over real storage proce
     }))
 
   before(async () => {
-    const up = await keynet(home, ['devnet', 'up', '--validators', '1', '--storage', '3', '--no-gateway', '--timeout', '120000'])
+    const up = await keynet(home, ['devnet', 'up', '--validators', '1', '--storage', '3', '--compute', '0', '--no-gateway', '--timeout', '120000'])
     assert.equal(up.code, 0, up.stderr)
     api = new ApiClient(readDevnetFile(dir).nodes[0]!.api)
     await keynetJson(home, ['name', 'register', 'app.key'])

@@ -116,7 +116,7 @@ describe('bandwidth and requests deals paid from client-signed receipts', () => 
     assert.deepEqual(block(at(start, 2000), [send(alice, storage)]), [undefined])
     expectRejected(m, n0, submit(n0, receipt('d2', n0, 1)), at(start, 3000), 'MalformedMessageError', /storage deal, paid against audits/)
     const { dataRoot: _root, segments: _segments, ...compute } = storage as Extract<TxBody, { type: 'deal-open' }>
-    expectRejected(m, alice, { ...compute, kind: 'compute' }, at(start, 4000), 'MalformedMessageError', /compute cannot be opened yet/)
+    expectRejected(m, alice, { ...compute, kind: 'compute' }, at(start, 4000), 'MalformedMessageError', /compute is not sold by the period/)
     expectRejected(m, alice, { ...storage, kind: 'bandwidth' }, at(start, 5000), 'MalformedMessageError', /names no data root/)
   })
 

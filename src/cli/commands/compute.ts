@@ -13,6 +13,8 @@ import { maxCheckpointBytes, maxInputBytes, maxModuleBytes } from '../../core/co
 import { CliContext, type GlobalOptions } from '../context.ts'
 import { isNetworkContent, taskSource } from './compute-content.ts'
 import { positive } from '../args.ts'
+import { clientAddress, describeSettlement, marketOffers, openTaskEscrow, settleTask } from './compute-market.ts'
+import type { ComputeTask } from '../../core/market/compute-tasks.ts'
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v]
 
@@ -35,6 +37,8 @@ interface TaskRecord {
   checkpointEveryMs: number
   providers: Array<{ provider: string, result: string, resumedFrom?: string, checkpoints: number, lastCheckpoint?: string, note?: string }>
   at: string
+  /** A task run on the market: its escrow and settlement on the ledger, as it was after the run. */
+  ledger?: ComputeTask
   /** `running` while the task runs (the record is written at each checkpoint stored on the network), then `done`. */
   state?: 'running' | 'done'
   /** The latest checkpoint stored on the network: `keynet compute run … --resume <cid>` goes on from it. */
@@ -50,7 +54,9 @@ export function computeCommands (program: Command, globals: () => GlobalOptions)
   compute.command('run <module>')
     .description('run a task on replicas under distinct providers; the result is accepted when they agree')
     .requiredOption('--input <file|cid|key://name.key/path>', `the task's input (its stdin): a local file (over ${inlineContentMaxBytes / 1024 / 1024} MiB it is put on the network first), or content on the network, which providers fetch themselves by CID`)
-    .requiredOption('--provider <multiaddr>', 'a compute node, /ip4/…/tcp/…/p2p/<id> (repeatable; each counts as its own operator)', collect)
+    .option('--provider <multiaddr>', 'run on these compute nodes instead of offers from the ledger, /ip4/…/tcp/…/p2p/<id> (repeatable; each counts as its own operator; no escrow, no payment)', collect)
+    .option('--region <region>', 'only providers in this region (market)')
+    .option('--max-price <n>', 'highest price per core-second to pay (market)')
     .option('--replicas <n>', 'providers that must agree', '2')
     .option('--memory <size>', 'memory cap of the task', '256MiB')
     .option('--timeout <duration>', 'CPU-time budget (as fuel)', '60s')
@@ -60,7 +66,7 @@ export function computeCommands (program: Command, globals: () => GlobalOptions)
     .option('--resume <cid>', 'start every replica from this checkpoint on the network (the one `keynet compute status` shows for a task whose client went away)')
     .option('--content-replicas <n>', 'storage providers that hold a large local module or input put on the network', '2')
     .addHelpText('after', '\nExamples:\n  keynet compute run ./build/examples/hash.wasm --input data.bin --replicas 2 --provider /ip4/127.0.0.1/tcp/7711/p2p/12D3… --provider … -o result.bin\n  keynet compute run ./build/examples/train.wasm --input key://datasets.key/iris.csv --checkpoint-every 5s --provider … --provider … --provider …\n  keynet compute run ./build/examples/train.wasm --input key://datasets.key/iris.csv --resume bafkrei… --provider … --provider …')
-    .action(async (modulePath: string, o: { input: string, provider: string[], replicas: string, memory: string, timeout: string, maxOutput: string, checkpointEvery: string, output?: string, resume?: string, contentReplicas: string }) => {
+    .action(async (modulePath: string, o: { input: string, provider?: string[], region?: string, maxPrice?: string, replicas: string, memory: string, timeout: string, maxOutput: string, checkpointEvery: string, output?: string, resume?: string, contentReplicas: string }) => {
       const ctx = new CliContext(globals())
       const contentReplicas = positive(o.contentReplicas, '--content-replicas')
       const moduleSource = await taskSource(ctx, modulePath, 'module', { maxBytes: maxModuleBytes, needBytes: true, replicas: contentReplicas })
@@ -76,20 +82,29 @@ export function computeCommands (program: Command, globals: () => GlobalOptions)
         memoryBytes: parseBytes(o.memory, '--memory'),
         timeoutMs: parseDurationMs(o.timeout, '--timeout'),
         maxOutputBytes: parseBytes(o.maxOutput, '--max-output'),
-        checkpointEveryMs: parseDurationMs(o.checkpointEvery, '--checkpoint-every')
+        checkpointEveryMs: parseDurationMs(o.checkpointEvery, '--checkpoint-every'),
+        ...(o.region === undefined ? {} : { region: o.region }),
+        ...(o.maxPrice === undefined ? {} : { maxPrice: positive(o.maxPrice, '--max-price') })
       })
-      const id = taskId(spec, 'cli', Date.now())
-      const providers = o.provider.map(a => {
+      // Without --provider the task goes to the market: offers from the ledger, escrow, settlement.
+      const onMarket = o.provider === undefined || o.provider.length === 0
+      const signer = onMarket ? (await ctx.signer()).key : undefined
+      const market = onMarket ? await marketOffers(ctx, o.region) : undefined
+      const id = taskId(spec, signer === undefined ? 'cli' : clientAddress(signer), Date.now())
+      const chainId = signer === undefined ? '' : (await ctx.trustedGenesis(ctx.api())).chainId
+      const escrow = signer === undefined || market === undefined ? undefined : await openTaskEscrow(ctx, signer, id, spec, market)
+      if (escrow !== undefined) process.stderr.write(`compute: task ${id} escrow ${escrow.escrow} for ${escrow.assigned.length} providers × ${escrow.units} core-seconds and a tie-breaker\n`)
+      const providers = escrow !== undefined ? escrow.peers : (o.provider ?? []).map(a => {
         const peer = multiaddr(a).getComponents().find(c => c.name === 'p2p')?.value
         if (peer === undefined) throw new MalformedMessageError(`--provider ${a} needs /p2p/<peer id>`)
         return peer
       })
-      const host = await createP2PHost({ secretKey: generateKeyPair().secretKey, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: o.provider })
+      const host = await createP2PHost({ secretKey: generateKeyPair().secretKey, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: market?.dial ?? o.provider ?? [] })
       await host.start()
       try {
         const deadline = Date.now() + 10_000
         while (providers.some(p => !host.peers().includes(p)) && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 50))
-        const offers: ComputeOffer[] = providers.map(p => ({ provider: p, operator: p, region: 'any', cores: 1, freeCores: 1, memoryBytes: spec.memoryBytes, price: 1, score: 1 }))
+        const offers: ComputeOffer[] = market?.offers ?? providers.map(p => ({ provider: p, operator: p, region: 'any', cores: 1, freeCores: 1, memoryBytes: spec.memoryBytes, price: 1, score: 1 }))
         const dir = join(ctx.home, 'tasks')
         mkdirSync(dir, { recursive: true })
         const started = new Date().toISOString()
@@ -114,8 +129,10 @@ export function computeCommands (program: Command, globals: () => GlobalOptions)
           taskId: id, spec, offers, module, input, secretSeed: randomBytes(32), checkpointEveryMs: spec.checkpointEveryMs, onProgress,
           ...(moduleSource.ref === undefined ? {} : { moduleRef: moduleSource.ref }),
           ...(inputSource.ref === undefined ? {} : { inputRef: inputSource.ref }),
-          ...(resumeFrom === undefined ? {} : { resumeFrom })
+          ...(resumeFrom === undefined ? {} : { resumeFrom }),
+          ...(escrow === undefined ? {} : { reportTaskId: id })
         })
+        const ledger = signer === undefined || market === undefined || escrow === undefined ? undefined : await settleTask(ctx, signer, id, chainId, escrow.assigned, result.reports, market)
         const record: TaskRecord = {
           id,
           module: spec.module.toString(),
@@ -137,18 +154,21 @@ export function computeCommands (program: Command, globals: () => GlobalOptions)
           }),
           at: new Date().toISOString(),
           state: 'done',
-          ...(lastCheckpoint === undefined ? {} : { checkpoint: lastCheckpoint })
+          ...(lastCheckpoint === undefined ? {} : { checkpoint: lastCheckpoint }),
+          ...(ledger === undefined ? {} : { ledger })
         }
         writeFileSync(join(dir, `${id}.json`), JSON.stringify(record, null, 2))
         if (result.outcome.kind !== 'accepted' || result.output === undefined) {
           process.exitCode = 1
-          ctx.print(record, () => `task ${id}: unresolved (${result.outcome.kind === 'unresolved' ? result.outcome.reason : ''}); see keynet compute status ${id}`)
+          ctx.print(record, () => [`task ${id}: unresolved (${result.outcome.kind === 'unresolved' ? result.outcome.reason : ''}); see keynet compute status ${id}`, ...(ledger === undefined ? [] : describeSettlement(ledger))].join('\n'))
           return
         }
         if (o.output !== undefined) writeFileSync(o.output, result.output)
         else if (ctx.opts.json !== true) process.stdout.write(result.output)
         if (o.output !== undefined || ctx.opts.json === true) {
-          ctx.print(record, () => `task ${id}: accepted ${result.outputCid?.toString() ?? ''} from ${result.outcome.kind === 'accepted' ? result.outcome.paid.length : 0} agreeing providers${result.outcome.kind === 'accepted' && result.outcome.slashed.length > 0 ? `; ${result.outcome.slashed.length} disagreed (not paid, to be slashed)` : ''}`)
+          ctx.print(record, () => [`task ${id}: accepted ${result.outputCid?.toString() ?? ''} from ${result.outcome.kind === 'accepted' ? result.outcome.paid.length : 0} agreeing providers${result.outcome.kind === 'accepted' && result.outcome.slashed.length > 0 ? `; ${result.outcome.slashed.length} disagreed (not paid${ledger === undefined ? ', to be slashed' : ', slashed'})` : ''}`, ...(ledger === undefined ? [] : describeSettlement(ledger))].join('\n'))
+        } else if (ledger !== undefined) {
+          process.stderr.write(`${describeSettlement(ledger).join('\n')}\n`)
         }
       } finally {
         await host.stop()
@@ -156,16 +176,40 @@ export function computeCommands (program: Command, globals: () => GlobalOptions)
     })
 
   compute.command('status <task-id>')
-    .description('what became of a task run from this machine: outcome, output CID, each provider\'s answer')
-    .action((id: string) => {
+    .description('what became of a task: outcome, output CID, each provider\'s answer (if run from this machine), and its escrow and settlement on the ledger')
+    .action(async (id: string) => {
       const ctx = new CliContext(globals())
-      let record: TaskRecord
+      let record: TaskRecord | undefined
       try {
         record = JSON.parse(readFileSync(join(ctx.home, 'tasks', `${id}.json`), 'utf8')) as TaskRecord
       } catch {
-        throw new NotFoundError(`no task ${id} was run from this machine (records are in ${join(ctx.home, 'tasks')})`)
+        record = undefined
       }
-      ctx.print(record, () => [`task ${record.id} (${record.at})${record.state === 'running' ? ' running, or its client went away' : ''}`, `  outcome  ${JSON.stringify(record.outcome)}`, `  output   ${record.output ?? '—'}`,
-        ...(record.checkpoint === undefined ? [] : [`  last checkpoint  ${record.checkpoint} (resume: keynet compute run … --resume ${record.checkpoint})`]), ...record.providers.map(p => `  ${p.provider}  ${p.result}${p.resumedFrom === undefined ? '' : `  resumed from ${p.resumedFrom}'s checkpoint`}${p.checkpoints > 0 ? `  ${p.checkpoints} checkpoints` : ''}${p.note === undefined ? '' : `  (${p.note})`}`)].join('\n'))
+      // The ledger's state is the one that counts (a provider may have posted its report since).
+      let ledger = record?.ledger
+      if (record === undefined || ledger !== undefined) {
+        try {
+          ledger = await ctx.api().computeTask(id)
+        } catch (err) {
+          if (record === undefined) throw new NotFoundError(`no task ${id} was run from this machine (records are in ${join(ctx.home, 'tasks')}) and the ledger has none: ${(err as Error).message}`)
+        }
+      }
+      const shown = record === undefined ? { id, ledger } : { ...record, ...(ledger === undefined ? {} : { ledger }) }
+      ctx.print(shown, () => [
+        ...(record === undefined
+          ? [`task ${id} (on the ledger; not run from this machine)`]
+          : [`task ${record.id} (${record.at})${record.state === 'running' ? ' running, or its client went away' : ''}`, `  outcome  ${JSON.stringify(record.outcome)}`, `  output   ${record.output ?? '—'}`,
+              ...(record.checkpoint === undefined ? [] : [`  last checkpoint  ${record.checkpoint} (resume: keynet compute run … --resume ${record.checkpoint})`]), ...record.providers.map(p => `  ${p.provider}  ${p.result}${p.resumedFrom === undefined ? '' : `  resumed from ${p.resumedFrom}'s checkpoint`}${p.checkpoints > 0 ? `  ${p.checkpoints} checkpoints` : ''}${p.note === undefined ? '' : `  (${p.note})`}`)]),
+        ...(ledger === undefined ? [] : describeSettlement(ledger))
+      ].join('\n'))
+    })
+
+  compute.command('close <task-id>')
+    .description('end a task on the ledger: after its deadline (or once every assigned provider reported, for its client) the rules pay what is owed and refund the rest')
+    .action(async (id: string) => {
+      const ctx = new CliContext(globals())
+      await ctx.send({ type: 'compute-settle', taskId: id, reports: [], close: true })
+      const ledger = await ctx.api().computeTask(id)
+      ctx.print(ledger, () => [`task ${id} closed`, ...describeSettlement(ledger)].join('\n'))
     })
 }

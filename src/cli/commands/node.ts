@@ -21,7 +21,7 @@ export function nodeCommands (program: Command): void {
     .option('--announce <multiaddr>', 'address to announce to peers (repeatable)', collect)
     .option('--bootstrap <multiaddr>', 'peer to join through, with /p2p/<id> (repeatable)', collect)
     .option('--api-listen <host:port>', 'HTTP API listen address', '127.0.0.1:7700')
-    .option('--region <region>', 'storage/service roles: the region this node is in, e.g. eu-west')
+    .option('--region <region>', 'storage/service roles (and compute, to be on the market): the region this node is in, e.g. eu-west')
     .option('--capacity <size>', 'storage role: how much it stores, e.g. 10GiB', '10GiB')
     .option('--blocks-http <host:port>', 'storage role: HTTP block endpoint listen address, or "off" (default: the libp2p listen host, any free port)')
     .option('--http <host:port>', 'gateway role: HTTP gateway listen address', '127.0.0.1:8080')
@@ -32,6 +32,7 @@ export function nodeCommands (program: Command): void {
     .option('--dns-any-port-if-taken', 'gateway role: if the --dns port is taken, listen on any free port (node.json tells which)')
     .option('--cores <n>', 'compute role: tasks run at once, one core each', '1')
     .option('--memory <size>', 'compute role: memory one task may use, e.g. 4GiB', '256MiB')
+    .option('--compute-price <n>', 'compute role: price per core-second it offers (with --region)')
     .option('--exit-with <pid>', 'stop when that process is gone (test and benchmark harnesses)')
     .addHelpText('after', `
 Roles:
@@ -40,10 +41,11 @@ Roles:
   service    fronts name owners' HTTP backends over libp2p (\`keynet service add\`); needs operator.json too
   gateway    serves .key sites and /ipfs/<cid> over HTTP to ordinary browsers, and answers DNS for .key
              (UDP and TCP on --dns, DNS over HTTPS at <http>/dns-query)
-  compute    runs WebAssembly (WASI) tasks for others in a sandbox (\`keynet compute run\`)
+  compute    runs WebAssembly (WASI) tasks for others in a sandbox (\`keynet compute run\`); with --region and
+             operator.json it registers, stakes and offers its cores on the market, paid from task escrow
 
 Example: keynet node start --roles storage --region eu-west --capacity 10GiB --data ./s1 --genesis genesis.json --bootstrap /ip4/…/p2p/…`)
-    .action(async (o: { roles: string, data: string, genesis?: string, listen?: string[], announce?: string[], bootstrap?: string[], apiListen: string, region?: string, capacity: string, blocksHttp?: string, http: string, cache: string, dns: string, dnsUpstream?: string, dnsAnswer?: string[], dnsAnyPortIfTaken?: boolean, cores: string, memory: string, exitWith?: string }) => {
+    .action(async (o: { roles: string, data: string, genesis?: string, listen?: string[], announce?: string[], bootstrap?: string[], apiListen: string, region?: string, capacity: string, blocksHttp?: string, http: string, cache: string, dns: string, dnsUpstream?: string, dnsAnswer?: string[], dnsAnyPortIfTaken?: boolean, cores: string, memory: string, computePrice?: string, exitWith?: string }) => {
       const roles = o.roles.split(',').map(r => r.trim()).filter(r => r !== '')
       for (const r of roles) if (!(knownRoles as readonly string[]).includes(r)) throw new Error(`unknown role "${r}"; known roles: ${knownRoles.join(', ')}`)
       const log = (line: string): void => { process.stdout.write(`${new Date().toISOString()} ${line}\n`) }
@@ -55,6 +57,7 @@ Example: keynet node start --roles storage --region eu-west --capacity 10GiB --d
         bootstrap: o.bootstrap ?? [],
         api: o.apiListen,
         ...(o.genesis === undefined ? {} : { genesisFile: o.genesis }),
+        ...(roles.includes('compute') && o.region !== undefined && !roles.includes('storage') && !roles.includes('service') ? { provider: { region: o.region, capacityBytes: 0 } } : {}),
         ...(roles.includes('storage') || roles.includes('service') ? { provider: { region: requiredRegion(o.region), capacityBytes: roles.includes('storage') ? parseBytes(o.capacity, '--capacity') : 0, ...(o.blocksHttp === undefined ? {} : { blocksHttp: o.blocksHttp }) } } : {}),
         ...(roles.includes('gateway')
           ? {
@@ -70,7 +73,7 @@ Example: keynet node start --roles storage --region eu-west --capacity 10GiB --d
               }
             }
           : {}),
-        ...(roles.includes('compute') ? { compute: { cores: positive(o.cores, '--cores'), memoryBytes: parseBytes(o.memory, '--memory') } } : {}),
+        ...(roles.includes('compute') ? { compute: { cores: positive(o.cores, '--cores'), memoryBytes: parseBytes(o.memory, '--memory'), ...(o.computePrice === undefined ? {} : { price: positive(o.computePrice, '--compute-price') }) } } : {}),
         log
       })
       const shutdown = (signal: string): void => {
@@ -98,6 +101,7 @@ export function devnetCommands (program: Command, globals: () => GlobalOptions):
     .option('--dir <dir>', 'devnet folder (default: $KEYNET_HOME/devnet)')
     .option('--validators <n>', 'number of validators', '4')
     .option('--storage <n>', 'number of storage providers (over 3 regions, 4 operators)', '6')
+    .option('--compute <n>', 'number of compute providers (over 3 regions, one operator each; at most 4)', '3')
     .option('--no-gateway', 'do not start the HTTP gateway node')
     .option('--dns-port <n>', "the gateway's DNS port for .key, UDP and TCP (another free port when it is taken)", '5353')
     .option('--provider-timeout <ms>', 'new devnet only: silence after which a provider is replaced', '30000')
@@ -157,7 +161,7 @@ export function devnetCommands (program: Command, globals: () => GlobalOptions):
   devnet.command('up')
     .description('start a devnet in the background (same --dir/--validators as devnet); returns once it commits blocks')
     .option('--timeout <ms>', 'how long to wait for the first blocks', '60000')
-    .addHelpText('after', '\nAlso takes devnet\'s options:\n  --dir <dir>       devnet folder (default: $KEYNET_HOME/devnet)\n  --validators <n>  number of validators (default: 4)\n  --storage <n>     number of storage providers (default: 6)\n  --no-gateway      no HTTP gateway node\n  --dns-port <n>    the gateway\'s DNS port (default: 5353)\n  --provider-timeout <ms>  silence before a provider is replaced (new devnet; default: 30000)\n  --settlement-period <ms>  market settlement period (new devnet; default: 30000)\n\nExample: keynet devnet up --dir ./net --validators 4')
+    .addHelpText('after', '\nAlso takes devnet\'s options:\n  --dir <dir>       devnet folder (default: $KEYNET_HOME/devnet)\n  --validators <n>  number of validators (default: 4)\n  --storage <n>     number of storage providers (default: 6)\n  --compute <n>     number of compute providers (default: 3)\n  --no-gateway      no HTTP gateway node\n  --dns-port <n>    the gateway\'s DNS port (default: 5353)\n  --provider-timeout <ms>  silence before a provider is replaced (new devnet; default: 30000)\n  --settlement-period <ms>  market settlement period (new devnet; default: 30000)\n\nExample: keynet devnet up --dir ./net --validators 4')
     .action(async (own: { timeout: string }) => {
       const o = { ...shared(), ...own }
       const dir = resolve(o.dir ?? dirOption())
@@ -190,18 +194,20 @@ export function devnetCommands (program: Command, globals: () => GlobalOptions):
     })
 }
 
-interface DevnetSizeOptions { validators: string, storage: string, gateway: boolean, providerTimeout: string, settlementPeriod: string, dnsPort: string }
+interface DevnetSizeOptions { validators: string, storage: string, compute: string, gateway: boolean, providerTimeout: string, settlementPeriod: string, dnsPort: string }
 
-function sizes (o: DevnetSizeOptions): { validators: number, storage: number, gateway: boolean, providerTimeoutMs: number, settlementPeriodMs: number, dnsPort: number } {
+function sizes (o: DevnetSizeOptions): { validators: number, storage: number, compute: number, gateway: boolean, providerTimeoutMs: number, settlementPeriodMs: number, dnsPort: number } {
   const storage = Number(o.storage)
   if (!Number.isInteger(storage) || storage < 0 || storage > 64) throw new Error('--storage must be 0..64')
+  const compute = Number(o.compute)
+  if (!Number.isInteger(compute) || compute < 0 || compute > 4) throw new Error('--compute must be 0..4 (one operator each)')
   const dnsPort = Number(o.dnsPort)
   if (!Number.isInteger(dnsPort) || dnsPort < 0 || dnsPort > 65535) throw new Error('--dns-port must be 0..65535')
-  return { validators: positive(o.validators, '--validators'), storage, gateway: o.gateway, providerTimeoutMs: positive(o.providerTimeout, '--provider-timeout'), settlementPeriodMs: positive(o.settlementPeriod, '--settlement-period'), dnsPort }
+  return { validators: positive(o.validators, '--validators'), storage, compute, gateway: o.gateway, providerTimeoutMs: positive(o.providerTimeout, '--provider-timeout'), settlementPeriodMs: positive(o.settlementPeriod, '--settlement-period'), dnsPort }
 }
 
 function describeNode (n: DevnetNode): string {
-  const extra = [n.region === undefined ? '' : `region ${n.region}  operator ${n.operator?.slice(0, 8)}…`, n.http === undefined ? '' : `http ${n.http}`, n.dns === undefined ? '' : `dns ${n.dns}`].filter(x => x !== '').join('  ')
+  const extra = [n.region === undefined ? '' : `${n.roles.join(',')}  region ${n.region}  operator ${n.operator?.slice(0, 8)}…`, n.http === undefined ? '' : `http ${n.http}`, n.dns === undefined ? '' : `dns ${n.dns}`].filter(x => x !== '').join('  ')
   return `  ${n.name.padEnd(12)} api ${n.api}  pid ${n.pid}${extra === '' ? '' : `  ${extra}`}`
 }
 

@@ -108,7 +108,7 @@ function checkBody (v: unknown): TxBody {
       shape.onlyKeys(b, 'name-renew', ['type', 'name', 'terms'])
       return { type, name: name(), terms: shape.uint(b.terms, 'terms') }
     case 'provider-register': {
-      shape.onlyKeys(b, 'provider-register', ['type', 'operatorKey', 'endorsement', 'region', 'capacityBytes', 'addrs', 'kinds'])
+      shape.onlyKeys(b, 'provider-register', ['type', 'operatorKey', 'endorsement', 'region', 'capacityBytes', 'addrs', 'kinds', 'memoryBytes'])
       const body: TxBody = {
         type,
         operatorKey: shape.bytes(b.operatorKey, 'operatorKey', 32),
@@ -118,6 +118,7 @@ function checkBody (v: unknown): TxBody {
         addrs: checkAddrs(b.addrs)
       }
       if (b.kinds !== undefined) body.kinds = checkKinds(b.kinds)
+      if (b.memoryBytes !== undefined) body.memoryBytes = shape.uint(b.memoryBytes, 'memoryBytes')
       return body
     }
     case 'provider-heartbeat': {

@@ -46,6 +46,8 @@ export interface ProviderEntry {
   operator: Uint8Array
   region: string
   capacityBytes: number
+  /** Compute providers: memory one task may use (bytes). */
+  memoryBytes?: number
   /** libp2p multiaddrs where the node answers. */
   addrs: string[]
   registeredAt: number
@@ -54,9 +56,9 @@ export interface ProviderEntry {
 }
 
 /** The resources a provider node offers. */
-export type ProviderKind = 'storage' | 'service'
+export type ProviderKind = 'storage' | 'service' | 'compute'
 
-export const providerKinds: readonly ProviderKind[] = ['storage', 'service']
+export const providerKinds: readonly ProviderKind[] = ['storage', 'service', 'compute']
 
 /** Where one DAG must be held: its holders (provider node addresses) and the policy they keep. */
 export interface PinEntry {
@@ -85,7 +87,7 @@ export type TxBody =
   | { type: 'name-update', name: string, records: NameRecords, ifVersion?: number }
   | { type: 'name-transfer', name: string, to: Uint8Array }
   | { type: 'name-renew', name: string, terms: number }
-  | { type: 'provider-register', operatorKey: Uint8Array, endorsement: Uint8Array, region: string, capacityBytes: number, addrs: string[], kinds?: ProviderKind[] }
+  | { type: 'provider-register', operatorKey: Uint8Array, endorsement: Uint8Array, region: string, capacityBytes: number, addrs: string[], kinds?: ProviderKind[], memoryBytes?: number }
   | { type: 'provider-heartbeat', addrs?: string[] }
   | { type: 'content-pin', cid: string, replicas: number, regions: number, holders: Uint8Array[], name?: string }
   | { type: 'content-unpin', cid: string }

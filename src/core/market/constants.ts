@@ -91,9 +91,19 @@ export const maxRecordedPeriods = 64
 /** Segments in one deal's data commitment (16 TiB of 512-byte segments): a Merkle path stays ≤ 35 hashes. */
 export const maxDealSegments = 2 ** 35
 
+/** CPU budget of one compute task in core-seconds (a day: the longest task timeout). */
+export const maxTaskCoreSeconds = 86_400
+/** A compute task may be closed without its client this many times its budget after opening: the runner's wall-clock backstop is 4× the budget. */
+export const computeRunWindowMultiple = 4
+/** Added to a compute task's window: time for the client to bring a tie-breaker and post the reports. */
+export const computeSettleGraceMs = 120_000
+/** Signed reports in one compute-settle transaction: every provider a task may use. */
+export const maxComputeReportsPerTx = 16
+
 assert.ok(auditQuorum * 2 > auditorsPerChallenge, 'a quorum is a majority of the assigned auditors')
 assert.ok(slashToClientBps <= 10_000 && slashPerFaultBps <= 10_000)
 assert.ok(maxUnitPrice * maxUnits * maxDealProviders <= Number.MAX_SAFE_INTEGER, 'one period of a deal is a safe integer; whole-deal sums are checked when it opens')
 assert.ok(failuresToReplace <= replacementWindowPeriods)
 assert.ok(challengesPerPeriod % maxAnswersPerTx === 0, 'a full answer is a whole number of transactions')
 assert.ok(newcomerShareBps < operatorShareCapBps)
+assert.ok(Number.isSafeInteger(maxUnitPrice * maxTaskCoreSeconds * (maxComputeReportsPerTx + 1)), 'a compute task\'s escrow is a safe integer')

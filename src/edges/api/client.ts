@@ -2,6 +2,7 @@ import { toHex } from '../../foundations/bytes.ts'
 import { KeynetError, UnavailableError } from '../../foundations/errors.ts'
 import type { PinView, ProviderView } from './types.ts'
 import type { DealView, MarketStatusView, OfferView, StakeView } from './market-routes.ts'
+import type { ComputeOfferView, ComputeTaskView } from './compute-routes.ts'
 import type { AccountView, BlockView, GenesisView, NameProofView, NameView, StatusView, TxStatusView, TxSubmitted } from './types.ts'
 
 /** An error the node answered with, carrying its stable name (`NameTakenError`, …) and status. */
@@ -37,6 +38,9 @@ export class ApiClient {
   deal (id: string, signal?: AbortSignal): Promise<DealView> { return this.get(`/v1/market/deals/${encodeURIComponent(id)}`, signal) }
   stake (operator: string, signal?: AbortSignal): Promise<StakeView> { return this.get(`/v1/market/stakes/${operator}`, signal) }
   record (provider: string, signal?: AbortSignal): Promise<{ provider: string, earned: number, periods: Array<{ period: number, outcome: string }> }> { return this.get(`/v1/market/records/${provider}`, signal) }
+
+  computeOffers (filter: { region?: string } = {}, signal?: AbortSignal): Promise<{ period: number, offers: ComputeOfferView[] }> { return this.get(`/v1/compute/offers${query(filter)}`, signal) }
+  computeTask (id: string, signal?: AbortSignal): Promise<ComputeTaskView> { return this.get(`/v1/compute/tasks/${encodeURIComponent(id)}`, signal) }
 
   submitTx (encoded: Uint8Array, signal?: AbortSignal): Promise<TxSubmitted> {
     return this.post('/v1/txs', { tx: toHex(encoded) }, signal)

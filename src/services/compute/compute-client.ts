@@ -113,6 +113,8 @@ export class ComputeClient {
     secretSeed: Uint8Array
     /** How often tasks should checkpoint (ms of the task's clock; 0 or absent: runs are not watched). */
     checkpointEveryMs?: number
+    /** The task id of the task's escrow on the ledger: providers sign their result reports for it (in `response.report`). */
+    reportTaskId?: string
     /** The module or input as content on the network: providers fetch them by CID (`module`, `input` are then not sent; `module` is still checked here). */
     moduleRef?: ContentRef
     inputRef?: ContentRef
@@ -164,7 +166,8 @@ export class ComputeClient {
         ...(startRef === undefined ? {} : { checkpointRef: startRef }),
         ...(opts.moduleRef === undefined ? {} : { moduleRef: opts.moduleRef }),
         ...(opts.inputRef === undefined ? {} : { inputRef: opts.inputRef }),
-        ...(runId === undefined ? {} : { checkpointEveryMs: everyMs, runId })
+        ...(runId === undefined ? {} : { checkpointEveryMs: everyMs, runId }),
+        ...(opts.reportTaskId === undefined ? {} : { taskId: opts.reportTaskId })
       }
       const base = { checkpoints: 0, ...(checkpoint === undefined || resumeFrom === undefined ? {} : { resumedFrom: resumeFrom }) }
       let received = 0

@@ -9,12 +9,16 @@
  * or checkpoint by CID: the runner fetches them itself, verified. And the checkpoints of a watched
  * run are stored as content at the requested interval: the watch then answers with the CID.
  */
-import { toHex } from '../../foundations/bytes.ts'
+import { toHex, utf8 } from '../../foundations/bytes.ts'
+import { addressOf, type KeyPair } from '../../foundations/crypto.ts'
+import { cidForBlock, rawCode } from '../../core/content/index.ts'
+import { comparableStatuses, fuelPerMs, resultDigest } from '../../core/compute/index.ts'
+import { coreSecondsOf, signComputeReport } from '../../core/market/compute-tasks.ts'
 import { NotFoundError, UnavailableError } from '../../foundations/errors.ts'
 import { maxCheckpointBytes, maxInputBytes, maxModuleBytes } from '../../core/compute/constants.ts'
 import { maxMessageBytesCap, type P2PHost } from '../p2p/index.ts'
 import {
-  computeCheckpointProtocol, computeRunProtocol, decodeCheckpointWatch, decodeRunRequest, encodeCheckpointUpdate, encodeRunResponse, type CheckpointUpdate
+  computeCheckpointProtocol, computeRunProtocol, decodeCheckpointWatch, decodeRunRequest, encodeCheckpointUpdate, encodeRunResponse, type CheckpointUpdate, type SignedRunReport
 } from './compute-protocol.ts'
 import { checkpointHoldMs, unknownRunPauseMs, wallSlackMs, wallTimeoutMultiple } from './constants.ts'
 import { Sandbox } from './sandbox.ts'
@@ -26,6 +30,12 @@ export interface ComputeHostInit {
   cores: number
   /** Memory one task may use, in bytes: larger requests are refused. */
   memoryBytes: number
+  /** Signs result reports for tasks with escrow on the ledger (run requests that name a task id). */
+  reports?: { key: KeyPair, chainId: string }
+  /** Called with each report signed (the provider keeps it to claim with on the ledger). */
+  onReport?: (taskId: string, report: { digest: string, coreSeconds: number, sig: Uint8Array }) => void
+  /** Test-only: answer every run with a made-up result (signed as if real), as a cheating provider would. */
+  lie?: boolean
   /** Content on the network: fetching what requests name by CID, storing checkpoints (absent: everything inline). */
   content?: TaskContent
   log?: (line: string) => void
@@ -76,7 +86,7 @@ export class ComputeHost {
           run.inputRef === undefined ? run.input : content.read(run.inputRef, maxInputBytes, 'input', signal),
           run.checkpointRef === undefined ? run.checkpoint : content.read(run.checkpointRef, maxCheckpointBytes, 'checkpoint', signal)
         ])
-        const result = await this.sandbox.run({
+        const ran = await this.sandbox.run({
           ...run,
           module,
           input,
@@ -85,9 +95,10 @@ export class ComputeHost {
           transferInput: false,
           ...(watched === undefined ? {} : { onCheckpoint: storing === undefined ? (bytes: Uint8Array) => { watched.seq++; watched.checkpoint = bytes; wake(watched) } : (bytes: Uint8Array) => { storing.offer(bytes) } })
         })
+        const result = this.init.lie === true ? { ...ran, status: 'ok' as const, exitCode: 0, output: utf8.encode('a made-up result\n'), outputCid: cidForBlock(rawCode, utf8.encode('a made-up result\n')) } : ran
         completed = result.status === 'ok' || result.status === 'exit'
         this.init.log?.(`compute: task for ${from} ended ${result.status} in ${result.timings.totalMs.toFixed(0)} ms${watched === undefined ? '' : `, ${watched.seq} checkpoints`}`)
-        return encodeRunResponse(result)
+        return encodeRunResponse({ ...result, ...this.report(run.taskId, result, run.timeoutMs) })
       } finally {
         this.running--
         // Not awaited: a checkpoint still being stored does not delay the answer.
@@ -114,6 +125,17 @@ export class ComputeHost {
       const update: CheckpointUpdate = run.seq > watch.after ? { seq: run.seq, checkpoint: run.checkpoint, ended: run.ended, ...(run.cid === undefined ? {} : { cid: run.cid }) } : { seq: watch.after, checkpoint: undefined, ended: run.ended }
       return encodeCheckpointUpdate(update)
     }, { maxRequestBytes: 1024, timeoutMs: checkpointHoldMs + wallSlackMs })
+  }
+
+  /** The signed report of a comparable run of a task with escrow: its digest and the core-seconds its fuel took. */
+  private report (taskId: string | undefined, r: { status: string, exitCode: number | undefined, outputCid: { toString: () => string }, fuelUsed: number | undefined }, timeoutMs: number): { report?: SignedRunReport } {
+    const signer = this.init.reports
+    if (taskId === undefined || signer === undefined || !comparableStatuses.has(r.status)) return {}
+    const coreSeconds = coreSecondsOf(r.fuelUsed ?? timeoutMs * fuelPerMs, fuelPerMs)
+    const report = { taskId, provider: toHex(addressOf(signer.key.publicKey)), digest: resultDigest(r), coreSeconds }
+    const sig = signComputeReport(signer.key.secretKey, signer.chainId, report)
+    this.init.onReport?.(taskId, { digest: report.digest, coreSeconds, sig })
+    return { report: { coreSeconds, sig } }
   }
 
   async stop (): Promise<void> {

@@ -38,6 +38,8 @@ export interface RunRequest {
   moduleRef?: ContentRef
   inputRef?: ContentRef
   checkpointRef?: ContentRef
+  /** The task id (64 hex) of a task with escrow on the ledger: the provider signs its result report for it. */
+  taskId?: string
 }
 
 /**
@@ -71,7 +73,12 @@ export interface RunResponse {
   message: string | undefined
   fuelUsed: number | undefined
   checkpoint: Uint8Array | undefined
+  /** For a request with a task id: the provider's signed report (`ComputeReport`) of this run's digest and core-seconds. */
+  report?: SignedRunReport
 }
+
+/** The provider's report of a run for the ledger: core-seconds used and its node key's signature over (chain, task, provider, digest, core-seconds). */
+export interface SignedRunReport { coreSeconds: number, sig: Uint8Array }
 
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v)
 
@@ -79,7 +86,8 @@ export function encodeRunRequest (r: RunRequest): Uint8Array {
   return encode({ module: r.module, input: r.input, memoryBytes: r.memoryBytes, timeoutMs: r.timeoutMs, maxOutputBytes: r.maxOutputBytes, checkpoint: r.checkpoint ?? null, checkpointEveryMs: r.checkpointEveryMs ?? 0, runId: r.runId ?? null,
     ...(r.moduleRef === undefined ? {} : { moduleRef: encodeRef(r.moduleRef) }),
     ...(r.inputRef === undefined ? {} : { inputRef: encodeRef(r.inputRef) }),
-    ...(r.checkpointRef === undefined ? {} : { checkpointRef: encodeRef(r.checkpointRef) })
+    ...(r.checkpointRef === undefined ? {} : { checkpointRef: encodeRef(r.checkpointRef) }),
+    ...(r.taskId === undefined ? {} : { taskId: r.taskId })
   })
 }
 
@@ -94,10 +102,13 @@ export function decodeRunRequest (bytes: Uint8Array): RunRequest {
   if (!isInt(everyMs) || everyMs < 0 || !(runId === null || (runId instanceof Uint8Array && runId.byteLength === runIdBytes))) {
     throw new MalformedMessageError(`a compute run request's checkpointEveryMs must be a non-negative integer and its runId ${runIdBytes} bytes or null`)
   }
+  const taskId = v.taskId ?? null
+  if (!(taskId === null || (typeof taskId === 'string' && /^[0-9a-f]{64}$/.test(taskId)))) throw new MalformedMessageError('a compute run request\'s taskId must be 64 lower-case hex characters or absent')
   const moduleRef = decodeRef(v.moduleRef, 'moduleRef')
   const inputRef = decodeRef(v.inputRef, 'inputRef')
   const checkpointRef = decodeRef(v.checkpointRef, 'checkpointRef')
   return {
+    ...(taskId === null ? {} : { taskId }),
     module: v.module,
     input: v.input,
     memoryBytes: v.memoryBytes,
@@ -113,7 +124,7 @@ export function decodeRunRequest (bytes: Uint8Array): RunRequest {
 }
 
 export function encodeRunResponse (r: RunResponse): Uint8Array {
-  return encode({ status: r.status, exitCode: r.exitCode ?? null, output: r.output, stderr: r.stderr, message: r.message ?? null, fuelUsed: r.fuelUsed ?? null, checkpoint: r.checkpoint ?? null })
+  return encode({ status: r.status, exitCode: r.exitCode ?? null, output: r.output, stderr: r.stderr, message: r.message ?? null, fuelUsed: r.fuelUsed ?? null, checkpoint: r.checkpoint ?? null, ...(r.report === undefined ? {} : { report: { coreSeconds: r.report.coreSeconds, sig: r.report.sig } }) })
 }
 
 const statuses = new Set(['ok', 'exit', 'trap', 'out-of-fuel', 'output-too-large', 'memory', 'wall-timeout', 'aborted'])
@@ -125,7 +136,12 @@ export function decodeRunResponse (bytes: Uint8Array): RunResponse {
     !(v.checkpoint === null || v.checkpoint instanceof Uint8Array)) {
     throw new MalformedMessageError('a compute run response is malformed')
   }
+  const report = v.report as Record<string, unknown> | undefined | null
+  if (!(report === undefined || report === null || (typeof report === 'object' && isInt(report.coreSeconds) && report.sig instanceof Uint8Array && report.sig.byteLength === 64))) {
+    throw new MalformedMessageError('a compute run response\'s report needs coreSeconds (an integer) and sig (64 bytes)')
+  }
   return {
+    ...(report === undefined || report === null ? {} : { report: { coreSeconds: report.coreSeconds as number, sig: report.sig as Uint8Array } }),
     status: v.status as RunStatus,
     exitCode: v.exitCode ?? undefined,
     output: v.output,

@@ -31,5 +31,9 @@ export const maxCachedCommitmentSegments = 2 ** 21
 export const defaultNodeStake = 100_000
 /** Price per GiB per period a storage node offers when not told otherwise. */
 export const defaultStoragePrice = 10
+/** Signed compute reports a provider keeps to claim with (one per task it ran with escrow; the oldest go first). */
+export const maxHeldReports = 1024
+/** Price per core-second a compute node offers when not told otherwise. */
+export const defaultComputePrice = 2
 
 assert.ok(answerAfterBps < 10_000 && fallbackAfterBps < 10_000)

@@ -1,6 +1,8 @@
 /**
- * A storage node's part in the market, driven by the ledger each period:
- * - at start it stakes for its operator (when the operator has too little) and offers storage;
+ * A provider node's part in the market, driven by the ledger each period:
+ * - at start it stakes for its operator (when the operator has too little) and offers its kind
+ *   (storage; a compute node offers compute, and does nothing more here: its tasks settle by
+ *   their own escrow, not by periods);
  * - after a period ends, the designated node fixes its randomness (market-tick);
  * - as an auditor it draws the period's challenges from that beacon, asks each holder it was
  *   assigned to for the challenged segments and their Merkle paths before a deadline, checks them
@@ -49,10 +51,13 @@ export interface MarketAgentInit {
   key: KeyPair
   /** Sends a transaction from the node's key (logs instead of throwing). */
   send: (body: TxBody, what: string) => void
-  held: HeldContent
+  /** Content the node holds (storage nodes: it answers audits from it). */
+  held?: HeldContent
+  /** What the node offers (default storage). */
+  kind?: 'storage' | 'compute'
   /** The operator this node stakes for (hex address). */
   operator: string
-  /** What the node offers: storage units (GiB) and price per unit per period. */
+  /** What the node offers: units (GiB of storage, or cores of compute) and price per unit (per period; per core-second). */
   offer: { capacity: number, price: number }
   stake: number
   log: (line: string) => void
@@ -76,7 +81,13 @@ export class MarketAgent {
     this.address = toHex(addressOf(init.key.publicKey))
   }
 
+  private get kind (): 'storage' | 'compute' { return this.init.kind ?? 'storage' }
+
   async start (): Promise<void> {
+    if (this.kind !== 'storage') {
+      this.timer = setInterval(() => { void this.tick() }, agentTickMs)
+      return
+    }
     await this.init.host.handle(auditProtocol, async (request) => await this.answerAudit(request), { maxRequestBytes: maxAuditRequestBytes, timeoutMs: auditTimeoutMs })
     const view = this.init.ledger.view()
     const seq = view.entry<number>(marketKey.dealSeq) ?? 0
@@ -90,7 +101,7 @@ export class MarketAgent {
     this.stopped = true
     clearInterval(this.timer)
     this.init.ledger.off('commit', this.onCommit)
-    await this.init.host.unhandle(auditProtocol)
+    if (this.kind === 'storage') await this.init.host.unhandle(auditProtocol)
   }
 
   private periodMs (): number {
@@ -130,7 +141,8 @@ export class MarketAgent {
       const periodMs = this.periodMs()
       const period = periodAt(now, periodMs)
       const into = (now - period * periodMs) / periodMs * 10_000
-      this.offerStorage(view, now)
+      this.offerResource(view, now)
+      if (this.kind !== 'storage') return
       const open = this.openDeals(view)
       if (open.length === 0) return
       this.fixBeacon(view, period - 1, into, now)
@@ -156,19 +168,21 @@ export class MarketAgent {
   }
 
   /**
-   * Stakes for the operator when it has too little, then offers storage once the stake is in. Once
+   * Stakes for the operator when it has too little, then offers its kind once the stake is in. Once
    * the offer is on the ledger the operator owns it: a withdrawn offer is not posted again.
    */
-  private offerStorage (view: StateView, now: number): void {
+  private offerResource (view: StateView, now: number): void {
     if (this.offerSeen) return
-    if (getOffer(view, fromHex(this.address), 'storage') !== undefined) { this.offerSeen = true; return }
+    if (getOffer(view, fromHex(this.address), this.kind) !== undefined) { this.offerSeen = true; return }
     if (getStake(view, this.init.operator).amount < minOperatorStake) {
       if (this.once('stake', now)) this.init.send({ type: 'stake', operator: fromHex(this.init.operator), amount: this.init.stake }, 'stake')
       return
     }
     if (this.once('offer', now)) {
-      this.init.send({ type: 'offer', kind: 'storage', capacity: this.init.offer.capacity, price: this.init.offer.price }, 'offer')
-      this.init.log(`market: offering ${this.init.offer.capacity} GiB of storage at ${this.init.offer.price} per GiB per period`)
+      this.init.send({ type: 'offer', kind: this.kind, capacity: this.init.offer.capacity, price: this.init.offer.price }, 'offer')
+      this.init.log(this.kind === 'storage'
+        ? `market: offering ${this.init.offer.capacity} GiB of storage at ${this.init.offer.price} per GiB per period`
+        : `market: offering compute on ${this.init.offer.capacity} cores at ${this.init.offer.price} per core-second`)
     }
   }
 
@@ -236,7 +250,7 @@ export class MarketAgent {
     const q = decodeAuditRequest(request)
     const deal = getDeal(this.init.ledger.view(), q.dealId)
     if (deal.cid === undefined || !holdersOf(deal).some(h => h.provider === this.address)) throw new Error(`this node does not hold deal ${q.dealId}`)
-    return encodeAuditAnswer(await this.init.held.answer(deal.cid, q.indices))
+    return encodeAuditAnswer(await this.held().answer(deal.cid, q.indices))
   }
 
   /** A dispute by rule: without a passing quorum for `period`, answer the challenge on the ledger before its deadline. */
@@ -252,7 +266,7 @@ export class MarketAgent {
       const indices = challengeIndices(auditSeed(beacon, deal.id, period), deal.segments).filter(i => !evidence.proven.includes(i))
       const unique = [...new Set(indices)]
       try {
-        const answers = await this.init.held.answer(deal.cid, unique)
+        const answers = await this.held().answer(deal.cid, unique)
         for (let i = 0; i < answers.length; i += maxAnswersPerTx) {
           this.send({ type: 'audit-answer', dealId: deal.id, period, answers: answers.slice(i, i + maxAnswersPerTx) }, 'challenge answer')
         }
@@ -327,6 +341,11 @@ export class MarketAgent {
         this.init.log(`market: no replacement for ${deal.id} slot ${slot} yet: ${(err as Error).message}`)
       }
     }
+  }
+
+  private held (): HeldContent {
+    if (this.init.held === undefined) throw new Error('this node holds no content')
+    return this.init.held
   }
 
   private send (body: MarketTxBody, what: string): void {

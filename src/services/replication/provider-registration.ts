@@ -18,6 +18,8 @@ export interface ProviderRegistrationInit {
   kinds: ProviderKind[]
   region: string
   capacityBytes: number
+  /** Compute providers: memory one task may use (bytes). */
+  memoryBytes?: number
   /** The operator's public key and its signature over this node (`keynet provider endorse`). */
   operatorKey: Uint8Array
   endorsement: Uint8Array
@@ -98,13 +100,14 @@ export class ProviderRegistration {
   private upToDate (entry: ProviderEntry | undefined): boolean {
     const { region, capacityBytes, operatorKey, kinds } = this.init
     return entry !== undefined && entry.region === region && entry.capacityBytes === capacityBytes &&
-      equalBytes(entry.operator, addressOf(operatorKey)) && sameList(entry.addrs, this.addrs()) && sameList(kindsOf(entry), kinds)
+      equalBytes(entry.operator, addressOf(operatorKey)) && sameList(entry.addrs, this.addrs()) && sameList(kindsOf(entry), kinds) && entry.memoryBytes === this.init.memoryBytes
   }
 
   private register (): void {
     this.sentAt = Date.now()
     const { region, capacityBytes, operatorKey, endorsement, kinds } = this.init
-    this.send({ type: 'provider-register', operatorKey, endorsement, region, capacityBytes, addrs: this.addrs(), kinds }, 'registration')
+    const { memoryBytes } = this.init
+    this.send({ type: 'provider-register', operatorKey, endorsement, region, capacityBytes, addrs: this.addrs(), kinds, ...(memoryBytes === undefined ? {} : { memoryBytes }) }, 'registration')
   }
 
   private heartbeat (): void {

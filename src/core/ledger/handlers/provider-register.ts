@@ -27,6 +27,7 @@ export const providerRegister: TxHandler<'provider-register'> = (ctx, body) => {
     region: body.region,
     capacityBytes: body.capacityBytes,
     addrs: body.addrs,
+    ...(body.memoryBytes === undefined ? {} : { memoryBytes: body.memoryBytes }),
     registeredAt: previous?.registeredAt ?? ctx.time,
     lastSeen: ctx.time
   })

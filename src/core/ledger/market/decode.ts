@@ -2,10 +2,10 @@
 import { MalformedMessageError } from '../../../foundations/errors.ts'
 import * as shape from '../../../foundations/shape.ts'
 import { auditOutcomes, type AuditOutcome } from '../../market/audit.ts'
-import { maxAnswersPerTx, maxAuditResultsPerTx, maxDealProviders, maxReceiptsPerTx, maxSettleItems, auditSegmentBytes } from '../../market/constants.ts'
+import { maxAnswersPerTx, maxAuditResultsPerTx, maxComputeReportsPerTx, maxDealProviders, maxReceiptsPerTx, maxSettleItems, auditSegmentBytes } from '../../market/constants.ts'
 import { checkKind } from '../../market/kinds.ts'
 import { checkCidString } from '../providers.ts'
-import { marketTxTypes, type MarketTxBody, type MarketTxType, type SignedAuditResult, type SignedReceipt } from './types.ts'
+import { marketTxTypes, type MarketTxBody, type MarketTxType, type SignedAuditResult, type SignedComputeReport, type SignedReceipt } from './types.ts'
 
 const maxDealIdChars = 24
 /** Hashes in a Merkle path: enough for maxDealSegments leaves. */
@@ -84,12 +84,46 @@ export function checkMarketBody (type: MarketTxType, b: Record<string, unknown>)
     case 'market-tick':
       shape.onlyKeys(b, type, ['type'])
       return { type }
+    case 'compute-open':
+      shape.onlyKeys(b, type, ['type', 'taskId', 'units', 'replicas', 'providers', 'escrow'])
+      return {
+        type,
+        taskId: hex64(b.taskId, 'taskId'),
+        units: shape.uint(b.units, 'units'),
+        replicas: shape.uint(b.replicas, 'replicas'),
+        providers: shape.list(b.providers, 'providers', maxComputeReportsPerTx).map((p, i) => shape.bytes(p, `providers[${i}]`, 20)),
+        escrow: shape.uint(b.escrow, 'escrow')
+      }
+    case 'compute-assign':
+      shape.onlyKeys(b, type, ['type', 'taskId', 'providers'])
+      return { type, taskId: hex64(b.taskId, 'taskId'), providers: shape.list(b.providers, 'providers', maxComputeReportsPerTx).map((p, i) => shape.bytes(p, `providers[${i}]`, 20)) }
+    case 'compute-settle':
+      shape.onlyKeys(b, type, ['type', 'taskId', 'reports', 'close'])
+      if (typeof b.close !== 'boolean') throw new MalformedMessageError('close must be true or false')
+      return { type, taskId: hex64(b.taskId, 'taskId'), reports: shape.list(b.reports, 'reports', maxComputeReportsPerTx).map((r, i) => computeReport(r, `reports[${i}]`)), close: b.close }
   }
 }
 
 function number (v: unknown, field: string): number {
   if (typeof v !== 'number' || !Number.isFinite(v)) throw new MalformedMessageError(`${field} must be a number`)
   return v
+}
+
+function hex64 (v: unknown, field: string): string {
+  const s = shape.str(v, field, 64)
+  if (!/^[0-9a-f]{64}$/.test(s)) throw new MalformedMessageError(`${field} must be 64 lower-case hex characters`)
+  return s
+}
+
+function computeReport (v: unknown, field: string): SignedComputeReport {
+  const r = shape.record(v, field)
+  shape.onlyKeys(r, field, ['provider', 'digest', 'coreSeconds', 'sig'])
+  return {
+    provider: shape.bytes(r.provider, `${field}.provider`, 20),
+    digest: hex64(r.digest, `${field}.digest`),
+    coreSeconds: shape.uint(r.coreSeconds, `${field}.coreSeconds`),
+    sig: shape.bytes(r.sig, `${field}.sig`, 64)
+  }
 }
 
 function auditResult (v: unknown, field: string): SignedAuditResult {

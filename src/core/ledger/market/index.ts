@@ -5,6 +5,7 @@
 import type { TxContext } from '../handlers/context.ts'
 import { auditAnswer } from './handlers/audit-answer.ts'
 import { auditResult } from './handlers/audit-result.ts'
+import { computeAssign, computeOpen, computeSettle } from './handlers/compute-tasks.ts'
 import { dealOpen } from './handlers/deal-open.ts'
 import { dealReplace } from './handlers/deal-replace.ts'
 import { marketTick } from './handlers/market-tick.ts'
@@ -18,7 +19,7 @@ import type { MarketTxBody } from './types.ts'
 export { checkMarketBody, isMarketTxType } from './decode.ts'
 export { marketKey } from './keys.ts'
 export { periodAt, periodMsOf, getDeal, getOffer, getStake, getShares, getRecord, groupOf, reputationOf, auditorCandidates } from './market-state.ts'
-export type { MarketTxBody, OfferEntry, SharesEntry, SignedAuditResult, SignedReceipt, AnswerItem, ProviderRecord } from './types.ts'
+export type { MarketTxBody, OfferEntry, SharesEntry, SignedAuditResult, SignedReceipt, SignedComputeReport, AnswerItem, ProviderRecord } from './types.ts'
 
 export function runMarketBody (ctx: TxContext, body: MarketTxBody): void {
   switch (body.type) {
@@ -32,5 +33,8 @@ export function runMarketBody (ctx: TxContext, body: MarketTxBody): void {
     case 'settle': return settle(ctx, body)
     case 'deal-replace': return dealReplace(ctx, body)
     case 'market-tick': return marketTick(ctx, body)
+    case 'compute-open': return computeOpen(ctx, body)
+    case 'compute-assign': return computeAssign(ctx, body)
+    case 'compute-settle': return computeSettle(ctx, body)
   }
 }

@@ -18,6 +18,8 @@ export const marketKey = {
   beacon: (period: number): string => `mkt/beacon/${period}`,
   /** A provider's recent audited periods and its earnings (`ProviderRecord`). */
   record: (provider: string): string => `mkt/record/${provider}`,
+  /** A compute task's escrow and settlement (`ComputeTask`), by task id. */
+  computeTask: (id: string): string => `mkt/task/${id}`,
   /** Total burnt by slashing (left circulation). */
   burnt: 'mkt/burnt'
 }

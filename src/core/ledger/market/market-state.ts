@@ -156,6 +156,18 @@ export function applySlash (state: StateView, operator: string, client: string, 
   state.setEntry(marketKey.burnt, (state.entry<number>(marketKey.burnt) ?? 0) + cut.burnt)
 }
 
+/**
+ * Slashes one compute fault from an operator's stake, all of it burnt: the client picks a task's
+ * tie-breakers, so a share of the slash would pay a client to frame an honest provider.
+ */
+export function burnSlash (state: StateView, operator: string): number {
+  const cut = slash(getStake(state, operator))
+  const taken = cut.toClient + cut.burnt
+  state.setEntry(marketKey.stake(operator), cut.stake)
+  state.setEntry(marketKey.burnt, (state.entry<number>(marketKey.burnt) ?? 0) + taken)
+  return taken
+}
+
 export function getRecord (state: StateView, provider: string): ProviderRecord {
   return state.entry<ProviderRecord>(marketKey.record(provider)) ?? { periods: [], earned: 0 }
 }

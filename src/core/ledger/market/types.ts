@@ -28,6 +28,16 @@ export interface SignedReceipt {
   sig: Uint8Array
 }
 
+/** A provider-signed compute report (`ComputeReport`), as a compute-settle transaction carries it. */
+export interface SignedComputeReport {
+  /** The reporting provider's address; its registered node key must have signed. */
+  provider: Uint8Array
+  /** Result digest (64 hex characters). */
+  digest: string
+  coreSeconds: number
+  sig: Uint8Array
+}
+
 export interface AnswerItem { index: number, segment: Uint8Array, path: Uint8Array[] }
 
 export type MarketTxBody =
@@ -46,12 +56,18 @@ export type MarketTxBody =
   | { type: 'settle', items: Array<{ dealId: string, period: number }> }
   /** Fills a vacant slot of a deal with a provider's offer. */
   | { type: 'deal-replace', dealId: string, slot: number, provider: Uint8Array }
+  /** The client opens a compute task's escrow: the task id (hash of its spec), its CPU budget (core-seconds per provider), replicas, the providers it assigned, and `escrow` from its balance. */
+  | { type: 'compute-open', taskId: string, units: number, replicas: number, providers: Uint8Array[], escrow: number }
+  /** The client assigns more providers (replacements, tie-breakers) within the task's escrow. */
+  | { type: 'compute-assign', taskId: string, providers: Uint8Array[] }
+  /** Posts providers' signed reports; the rules pay, slash and refund. `close` ends the task (its client once all reported, anyone of it after the deadline). */
+  | { type: 'compute-settle', taskId: string, reports: SignedComputeReport[], close: boolean }
   /** Fixes the randomness beacon of every ended period that has none yet (any market transaction does too). */
   | { type: 'market-tick' }
 
 export type MarketTxType = MarketTxBody['type']
 
-export const marketTxTypes: readonly MarketTxType[] = ['stake', 'offer', 'offer-withdraw', 'deal-open', 'audit-result', 'audit-answer', 'receipt', 'settle', 'deal-replace', 'market-tick']
+export const marketTxTypes: readonly MarketTxType[] = ['stake', 'offer', 'offer-withdraw', 'deal-open', 'audit-result', 'audit-answer', 'receipt', 'settle', 'deal-replace', 'market-tick', 'compute-open', 'compute-assign', 'compute-settle']
 
 /** An offer as the ledger keeps it (keyed by provider, so without provider and operator). */
 export type OfferEntry = Omit<Offer, 'provider' | 'operator'>

@@ -26,8 +26,8 @@ import { takePlacement } from './placements.ts'
 export const dealOpen: MarketHandler<'deal-open'> = (ctx, body) => {
   const policy = { replicas: body.replicas, regions: body.regions }
   checkPolicyShape(policy)
-  // Storage is paid against audits, bandwidth and requests against client-signed receipts; compute has no evidence on the ledger yet, so none of its periods could pass.
-  if (body.kind === 'compute') throw new MalformedMessageError('deals of kind compute cannot be opened yet: their evidence is not on the ledger; storage, bandwidth and requests deals can')
+  // Storage is paid against audits, bandwidth and requests against client-signed receipts; compute is paid per task, from a task escrow settled by the providers' signed reports.
+  if (body.kind === 'compute') throw new MalformedMessageError('compute is not sold by the period: open a task escrow with compute-open (keynet compute run does)')
   if (body.kind === 'storage') {
     if (body.dataRoot === undefined || body.segments === undefined) throw new MalformedMessageError('a storage deal names its data root and segment count')
     if (body.segments < 1 || body.segments > maxDealSegments) throw new MalformedMessageError(`segments must be 1..${maxDealSegments}`)

@@ -11,7 +11,7 @@ import { parseCid, type BlockGetter, type CID } from '../../core/content/cid.ts'
 import { readFile, resolvePath, walkDag, type Entry } from '../../core/content/exporter.ts'
 import { writeCar } from '../../core/content/car.ts'
 import { canonicalName } from '../../core/names/grammar.ts'
-import { blockLeaves, CommitmentTree } from '../../core/market/commitment.ts'
+import { blockLeafHashes, CommitmentTree, type BlockLeaves } from '../../core/market/commitment.ts'
 import type { DealView } from '../../edges/api/market-routes.ts'
 import { openDeal } from '../market/open-deal.ts'
 import { FaultLog } from '../../services/content/fault-log.ts'
@@ -181,12 +181,12 @@ export async function publishPath (ctx: CliContext, path: string, o: { replicas:
   try {
     const bar = new ProgressBar(`publish ${basename(resolve(path))}`, source.totalBytes, { enabled: ctx.opts.json !== true })
     const started = performance.now()
-    const leaves = new Map<string, { cid: string, size: number, leaves: Uint8Array[] }>()
+    const leaves = new Map<string, BlockLeaves>()
     const onBlock = o.periods === 0
       ? undefined
       : (block: { cid: CID, bytes: Uint8Array }): void => {
           const cid = block.cid.toString()
-          if (!leaves.has(cid)) leaves.set(cid, { cid, size: block.bytes.byteLength, leaves: blockLeaves(block.bytes) })
+          if (!leaves.has(cid)) leaves.set(cid, { cid, size: block.bytes.byteLength, leaves: blockLeafHashes(block.bytes) })
         }
     const result = await client.upload({ source, replicas: o.replicas, contentKey: o.name ?? basename(resolve(path)), onProgress: (bytes, note) => { bar.update(bytes, note) }, ...(onBlock === undefined ? {} : { onBlock }) })
     bar.finish(`placed on ${result.holders.length} providers`)

@@ -54,6 +54,9 @@ export interface DagInventory {
   bytes: number
 }
 
+/** Told that `root` was newly pinned (`pinned`) or unpinned. */
+export type PinListener = (root: CID, pinned: boolean) => void
+
 /** Blocks read at once while walking a DAG from disk. */
 const walkReadConcurrency = 8
 
@@ -73,6 +76,8 @@ export class BlockStore {
   #pinsWritten: Promise<void> = Promise.resolve()
   /** Shard folders known to exist (at most 32 × 32 of them). */
   readonly #shards = new Set<string>()
+  /** Told of each root newly pinned or unpinned (a few, set up by the node's parts). */
+  readonly #pinListeners = new Set<PinListener>()
 
   private constructor (init: BlockStoreInit) {
     this.dir = init.dir
@@ -204,12 +209,27 @@ export class BlockStore {
     if (this.#pins.size >= maxPins) throw new StorageFullError(`the store already pins ${maxPins} roots; unpin some first`)
     this.#pins.set(key, root)
     await this.#savePins()
+    this.#tellPin(root, true)
   }
 
   /** Removes a pin (persisted before this resolves); its blocks stay until deleted. */
   async unpin (root: CID): Promise<void> {
     if (!this.#pins.delete(root.toString())) return this.#pinsWritten
     await this.#savePins()
+    this.#tellPin(root, false)
+  }
+
+  /**
+   * Calls `listener` after each root is newly pinned (`true`) or unpinned (`false`), once the pin
+   * list is saved, e.g. to prepare what holding the content takes; returns the way to stop.
+   */
+  onPinChange (listener: PinListener): () => void {
+    this.#pinListeners.add(listener)
+    return () => { this.#pinListeners.delete(listener) }
+  }
+
+  #tellPin (root: CID, pinned: boolean): void {
+    for (const listener of this.#pinListeners) listener(root, pinned)
   }
 
   /** Pinned roots, oldest first. */

@@ -371,7 +371,8 @@ async function helia (r: Results, blob: string, size: number, sha: string, work:
 
 /**
  * Waits until every storage node holding `cid` has finished its own pass over the new pin (each
- * holder walks the pinned DAG once, reading and hashing every block it holds), so the gets that
+ * holder walks the pinned DAG once, reading and hashing every block it holds, and builds the audit
+ * commitment tree of the pin), so the gets that
  * follow measure fetching, not that pass running beside them.
  */
 async function settled (file: DevnetFile, cid: string, log: (line: string) => void): Promise<void> {
@@ -379,11 +380,13 @@ async function settled (file: DevnetFile, cid: string, log: (line: string) => vo
   const storage = file.nodes.filter(n => n.roles.includes('storage'))
   for (;;) {
     const views = await Promise.all(storage.map(async n => (await getJson<StatusView>(`${n.api}/v1/status`)).storage))
-    if (views.every(s => s !== undefined && s.pulling === 0 && (!s.pinned.includes(cid) || s.bytes > 0))) break
+    // Each holder also builds the pin's audit commitment tree and writes it beside its blocks.
+    const trees = storage.map((n, i) => !(views[i]?.pinned.includes(cid) ?? false) || existsSync(join(file.dir, n.name, 'blocks', 'commitments', `${cid}.tree`)))
+    if (views.every(s => s !== undefined && s.pulling === 0 && (!s.pinned.includes(cid) || s.bytes > 0)) && trees.every(Boolean)) break
     if (performance.now() - started > stepTimeoutMs) throw new Error('the holders did not finish their pass over the new pin')
     await sleep(100)
   }
-  log(`bench:   holders done with the new pin ${fmt((performance.now() - started) / 1000, 1)} s after the put returned`)
+  log(`bench:   holders done with the new pin (commitment trees built) ${fmt((performance.now() - started) / 1000, 1)} s after the put returned`)
 }
 
 /** Keeps the lowest CPU cost seen of one kind of fetch. */

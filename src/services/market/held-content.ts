@@ -22,7 +22,7 @@ import { blockLeafHashes, commitmentSteps, decodeCommitmentTree, encodeCommitmen
 import type { ChallengeAnswer } from '../../core/market/disputes.ts'
 import type { BlockStore } from '../storage/block-store.ts'
 import { replaceFileDurably } from '../store/atomic-file.ts'
-import { maxCachedCommitments, maxCachedCommitmentSegments } from './constants.ts'
+import { maxCachedCommitments, maxCachedCommitmentSegments, prepareRetryMs, prepareTries } from './constants.ts'
 
 /** The holder lacks blocks of the content it is challenged on. */
 export class MissingDataError extends KeynetError {}
@@ -31,7 +31,7 @@ export class MissingDataError extends KeynetError {}
  * The store the content is held in: blocks to read; where it keeps its files and its pin changes,
  * when it has them (a block store does), to keep trees on disk and build them at pin time.
  */
-export type HeldStore = Pick<BlockStore, 'get'> & Partial<Pick<BlockStore, 'dir' | 'onPinChange'>>
+export type HeldStore = Pick<BlockStore, 'get'> & Partial<Pick<BlockStore, 'dir' | 'onPinChange' | 'isPinned' | 'missing'>>
 
 const yieldTurn = async (): Promise<void> => await new Promise(resolve => setImmediate(resolve))
 
@@ -46,6 +46,7 @@ export class HeldContent {
   /** The build under way or last queued: builds run one at a time. */
   private building: Promise<unknown> = Promise.resolve()
   private readonly stopListening: () => void
+  private closed = false
 
   /**
    * `maxSegments`: audit segments of all cached trees together (default `maxCachedCommitmentSegments`);
@@ -63,12 +64,27 @@ export class HeldContent {
 
   /** Stops building trees for new pins. */
   close (): void {
+    this.closed = true
     this.stopListening()
   }
 
-  /** Starts building (or reading back) the tree of `cid` now, so an audit finds it ready; failures wait for the audit. */
-  prepare (cid: string): void {
-    this.tree(cid).catch(() => {})
+  /**
+   * Starts building (or reading back) the tree of `cid` now, so an audit finds it ready. A pin
+   * may come before its blocks (a repair pins, then pulls): while blocks are missing it tries
+   * again later, `prepareTries` times; after that (or on another failure) the first audit builds it.
+   */
+  prepare (cid: string, tries = prepareTries): void {
+    const later = (): void => {
+      if (tries <= 1 || this.closed) return
+      if (this.store.isPinned !== undefined && !this.store.isPinned(parseCid(cid))) return
+      setTimeout(() => { this.prepare(cid, tries - 1) }, prepareRetryMs).unref()
+    }
+    // Whether every block is here, by presence (cheap), before hashing any of them.
+    const complete = this.store.missing === undefined ? Promise.resolve(true) : this.store.missing(parseCid(cid)).then(m => m.length === 0)
+    complete.then(
+      (yes) => { if (yes) this.tree(cid).catch((err: unknown) => { if (err instanceof MissingDataError) later() }); else later() },
+      () => {}
+    )
   }
 
   /** The commitment tree of the DAG under `cid`, from the blocks held here (or from disk, built earlier). */

@@ -69,7 +69,7 @@ describe('a holder\'s commitment trees', () => {
 
       // A damaged file is built again from the blocks.
       writeFileSync(file, 'not a tree')
-      assert.deepEqual((await new HeldContent(store).tree(root.toString())).root, built.root)
+      assert.deepEqual((await new HeldContent(store, { unpinGraceMs: 0 }).tree(root.toString())).root, built.root)
 
       await store.unpin(root)
       for (let i = 0; i < 100 && existsSync(file); i++) await new Promise(resolve => setTimeout(resolve, 10))

@@ -31,6 +31,8 @@ export const maxCachedCommitmentSegments = 2 ** 21
 export const prepareTries = 20
 /** Wait between those tries: a pull of a few GiB fits in the tries together. */
 export const prepareRetryMs = 15_000
+/** A commitment tree file outlives its unpin this long, in case the content is pinned again (a pin made before the ledger records it may be dropped meanwhile). */
+export const unpinGraceMs = 60_000
 /** Stake each storage node puts up for its operator when the operator has too little (the devnet's nodes fund it themselves). */
 export const defaultNodeStake = 100_000
 /** Price per GiB per period a storage node offers when not told otherwise. */

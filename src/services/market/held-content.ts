@@ -22,7 +22,7 @@ import { blockLeafHashes, commitmentSteps, decodeCommitmentTree, encodeCommitmen
 import type { ChallengeAnswer } from '../../core/market/disputes.ts'
 import type { BlockStore } from '../storage/block-store.ts'
 import { replaceFileDurably } from '../store/atomic-file.ts'
-import { maxCachedCommitments, maxCachedCommitmentSegments, prepareRetryMs, prepareTries } from './constants.ts'
+import { maxCachedCommitments, maxCachedCommitmentSegments, prepareRetryMs, prepareTries, unpinGraceMs } from './constants.ts'
 
 /** The holder lacks blocks of the content it is challenged on. */
 export class MissingDataError extends KeynetError {}
@@ -45,20 +45,25 @@ export class HeldContent {
   private readonly dir: string | undefined
   /** The build under way or last queued: builds run one at a time. */
   private building: Promise<unknown> = Promise.resolve()
+  /** Builds queued or under way, by CID: one per content even when it is forgotten and asked again meanwhile. */
+  private readonly builds = new Map<string, Promise<CommitmentTree>>()
   private readonly stopListening: () => void
   private closed = false
+  private readonly unpinGraceMs: number
 
   /**
    * `maxSegments`: audit segments of all cached trees together (default `maxCachedCommitmentSegments`);
-   * `dir`: where to keep built trees (default `<store.dir>/commitments` when the store has a folder).
+   * `dir`: where to keep built trees (default `<store.dir>/commitments` when the store has a folder);
+   * `unpinGraceMs`: how long a tree file outlives its unpin (default `unpinGraceMs`).
    */
-  constructor (store: HeldStore, opts: { maxSegments?: number, dir?: string } = {}) {
+  constructor (store: HeldStore, opts: { maxSegments?: number, dir?: string, unpinGraceMs?: number } = {}) {
     this.store = store
+    this.unpinGraceMs = opts.unpinGraceMs ?? unpinGraceMs
     this.maxSegments = opts.maxSegments ?? maxCachedCommitmentSegments
     this.dir = opts.dir ?? (store.dir === undefined ? undefined : join(store.dir, 'commitments'))
     this.stopListening = store.onPinChange?.((root, pinned) => {
       if (pinned) this.prepare(root.toString())
-      else void this.discard(root.toString())
+      else this.discard(root.toString())
     }) ?? (() => {})
   }
 
@@ -124,11 +129,20 @@ export class HeldContent {
     this.built.delete(cid)
   }
 
-  /** Forgets the tree of content no longer pinned, and removes its file. */
-  private async discard (cid: string): Promise<void> {
+  /**
+   * Forgets the tree of content no longer pinned, and removes its file unless it is pinned again
+   * within `unpinGraceMs` (a pin made before the ledger records it can be dropped and made again).
+   */
+  private discard (cid: string): void {
     this.forget(cid)
     const file = this.fileOf(cid)
-    if (file !== undefined) await rm(file, { force: true }).catch(() => {})
+    if (file === undefined) return
+    const remove = (): void => {
+      if (this.store.isPinned?.(parseCid(cid)) === true) return
+      rm(file, { force: true }).catch(() => {})
+    }
+    if (this.store.isPinned === undefined) remove()
+    else setTimeout(remove, this.unpinGraceMs).unref()
   }
 
   /** Answers the challenged `indices` of the DAG under `cid`. */
@@ -152,16 +166,36 @@ export class HeldContent {
   }
 
   private async loadOrBuild (cid: string): Promise<CommitmentTree> {
-    const file = this.fileOf(cid)
-    if (file !== undefined) {
-      try {
-        return decodeCommitmentTree(new Uint8Array(await readFile(file)))
-      } catch {} // absent or damaged: built again below
+    const read = await this.readBack(cid)
+    if (read !== undefined) return read
+    let build = this.builds.get(cid)
+    if (build === undefined) {
+      build = this.building.then(async () => await this.buildAndSave(cid))
+      this.building = build.catch(() => {})
+      this.builds.set(cid, build)
+      build.finally(() => { this.builds.delete(cid) }).catch(() => {})
     }
-    const run = this.building.then(async () => await this.build(cid))
-    this.building = run.catch(() => {})
-    const tree = await run
-    if (file !== undefined && this.dir !== undefined) {
+    return await build
+  }
+
+  /** The tree kept on disk, when there is one and it reads back whole. */
+  private async readBack (cid: string): Promise<CommitmentTree | undefined> {
+    const file = this.fileOf(cid)
+    if (file === undefined) return undefined
+    try {
+      return decodeCommitmentTree(new Uint8Array(await readFile(file)))
+    } catch {
+      return undefined // absent or damaged: built again
+    }
+  }
+
+  private async buildAndSave (cid: string): Promise<CommitmentTree> {
+    const done = await this.readBack(cid) // an earlier build of the same content may have ended while this one waited
+    if (done !== undefined) return done
+    const tree = await this.build(cid)
+    const file = this.fileOf(cid)
+    // Content unpinned while its tree was built leaves no file behind.
+    if (file !== undefined && this.dir !== undefined && (this.store.isPinned?.(parseCid(cid)) ?? true)) {
       await mkdir(this.dir, { recursive: true })
       await replaceFileDurably(file, encodeCommitmentTree(tree), join(this.dir, `.${randomUUID()}.tmp`))
     }

@@ -18,6 +18,7 @@ import { BatchedGets } from '../../src/services/content/batched-gets.ts'
 import { BlockFetcher } from '../../src/services/content/block-fetcher.ts'
 import type { Fault } from '../../src/services/content/fault-log.ts'
 import { createP2PHost, peerIdOfPublicKey, type P2PHost } from '../../src/services/p2p/index.ts'
+import { BlockBuffers, receivedBlockBuffers } from '../../src/services/storage/block-buffers.ts'
 import { BlockFrameReader, encodeBlockFrames, frameHeader } from '../../src/services/storage/block-frames.ts'
 import { BlockHttpServer, blocksMediaType, blocksPath } from '../../src/services/storage/block-http.ts'
 import { HttpBlockClient } from '../../src/services/storage/block-http-client.ts'
@@ -97,6 +98,38 @@ test('frames: a cut answer, bytes past the last frame and an oversized frame are
   assert.throws(() => { cut.end() }, MalformedMessageError)
   assert.throws(() => new BlockFrameReader(1).push(wire), MalformedMessageError)
   assert.throws(() => new BlockFrameReader(1).push(frameHeader(maxBlockBytes + 1)), MalformedMessageError)
+})
+
+test('block buffers: only buffers of the pool come back, each once, within its bound; blocks received in them stay right when reused', async () => {
+  const pool = new BlockBuffers(2)
+  const a = pool.take(10)
+  assert.equal(a.byteLength, 10)
+  pool.give(new Uint8Array(10))
+  pool.give(a.subarray(3, 5))
+  pool.give(a)
+  assert.equal(pool.free, 1, 'a foreign buffer is ignored; one given twice is kept once')
+  const b = pool.take(maxBlockBytes)
+  assert.equal(b.buffer, a.buffer, 'taken again')
+  pool.give(b)
+  for (const x of [pool.take(1), pool.take(1), pool.take(1)]) pool.give(x)
+  assert.equal(pool.free, 2, 'no more than its bound')
+
+  // Through the HTTP client: every block arrives right while its buffer is given back and reused.
+  const held = [block(maxBlockBytes), block(300_000), block(maxBlockBytes - 7), block(maxBlockBytes)]
+  const { url } = await serve(held)
+  const client = new HttpBlockClient({ url })
+  try {
+    for (let round = 0; round < 3; round++) {
+      for (const h of held) {
+        const [got] = await fetchAll(client, [h.cid])
+        assert.deepEqual(Buffer.from(got!), Buffer.from(h.bytes))
+        receivedBlockBuffers.give(got!)
+      }
+    }
+    assert.ok(receivedBlockBuffers.free >= 1, 'the client gathers raw blocks in buffers of the pool')
+  } finally {
+    client.close()
+  }
 })
 
 test('addresses: the HTTP endpoint is announced per IP and kept apart from the libp2p addresses', () => {

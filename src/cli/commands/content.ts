@@ -1,5 +1,6 @@
 import type { Command } from 'commander'
 import { createWriteStream, mkdirSync } from 'node:fs'
+import { open } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { Readable } from 'node:stream'
@@ -16,6 +17,7 @@ import type { DealView } from '../../edges/api/market-routes.ts'
 import { openDeal } from '../market/open-deal.ts'
 import { FaultLog } from '../../services/content/fault-log.ts'
 import { scanLocal } from '../../services/content/import-fs.ts'
+import { receivedBlockBuffers } from '../../services/storage/block-buffers.ts'
 import { ApiDirectory } from '../../sdk/api-directory.ts'
 import { KeynetClient, type BlockTransport } from '../../sdk/keynet-client.ts'
 import { CliContext, type GlobalOptions } from '../context.ts'
@@ -78,7 +80,8 @@ export function contentCommands (program: Command, globals: () => GlobalOptions)
             yield chunk
           }
         })()
-        await pipeline(Readable.from(source), o.output === undefined ? process.stdout : createWriteStream(o.output))
+        if (o.output === undefined) await pipeline(Readable.from(source), process.stdout)
+        else await writeGiving(source, o.output)
         bar.finish()
         const stats = client.fetcherStats()
         if (o.output !== undefined) {
@@ -260,6 +263,22 @@ async function withContent (ctx: CliContext, target: string, use: (r: Resolved) 
   }
 }
 
+/**
+ * Writes `chunks` to the file `path`, each one before taking the next, and gives each chunk's
+ * buffer back to the received-block pool once it is on its way to disk (nothing reads it after).
+ */
+async function writeGiving (chunks: AsyncIterable<Uint8Array>, path: string): Promise<void> {
+  const file = await open(path, 'w')
+  try {
+    for await (const chunk of chunks) {
+      for (let at = 0; at < chunk.byteLength;) at += (await file.write(chunk, at, chunk.byteLength - at)).bytesWritten
+      receivedBlockBuffers.give(chunk)
+    }
+  } finally {
+    await file.close()
+  }
+}
+
 async function downloadFolder (cid: CID, get: BlockGetter, out: string, show: boolean): Promise<{ files: number, bytes: number }> {
   let files = 0
   let bytes = 0
@@ -274,7 +293,7 @@ async function downloadFolder (cid: CID, get: BlockGetter, out: string, show: bo
       const inner = await resolvePath(child.cid, '', get)
       if (inner.kind === 'directory') { await walk(child.cid, target, depth + 1); continue }
       mkdirSync(dirname(target), { recursive: true })
-      await pipeline(Readable.from(readFile(inner.cid, get, { concurrency: 24 })), createWriteStream(target))
+      await writeGiving(readFile(inner.cid, get, { concurrency: 24 }), target)
       files++
       bytes += inner.size
       if (show) process.stderr.write(`  ${target} (${formatBytes(inner.size)})\n`)

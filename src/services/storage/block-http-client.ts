@@ -14,9 +14,10 @@
  */
 import { Agent, request, type IncomingMessage } from 'node:http'
 import { MalformedMessageError, TimeoutError, UnavailableError } from '../../foundations/errors.ts'
-import { blockMatches, type CID } from '../../core/content/cid.ts'
+import { blockMatches, rawCode, type CID } from '../../core/content/cid.ts'
 import { BlockMismatchError } from '../../core/content/errors.ts'
 import { BlockFrameReader } from './block-frames.ts'
+import { receivedBlockBuffers } from './block-buffers.ts'
 import { HttpEndpointUnreachableError } from './errors.ts'
 import { blocksMediaType, blocksPath } from './block-http.ts'
 import { httpBlockIdleTimeoutMs, maxHttpCidsPerRequest, maxHttpErrorBodyBytes, maxHttpSocketsPerProvider } from './constants.ts'
@@ -58,7 +59,9 @@ export class HttpBlockClient {
       res.destroy()
       throw new MalformedMessageError(`${this.url} answered a block request with content-type "${type}", not ${blocksMediaType}`)
     }
-    const reader = new BlockFrameReader(cids.length)
+    // Raw blocks (file chunks, no links into them) gather in reusable buffers; the reader that
+    // writes them out gives them back (block-buffers.ts).
+    const reader = new BlockFrameReader(cids.length, (i, bytes) => cids[i]?.code === rawCode ? receivedBlockBuffers.take(bytes) : new Uint8Array(bytes))
     await new Promise<void>((resolve, reject) => {
       let settled = false
       const finish = (err?: unknown): void => {

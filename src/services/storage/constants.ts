@@ -52,6 +52,8 @@ export const maxConcurrentHttpBlockRequests = 64
 export const maxHttpBlockHeaderBytes = 16 * 1024
 /** Block buffers a node's HTTP endpoint keeps for reuse (~16 MiB): serving then allocates nothing per block. */
 export const pooledHttpBlockBuffers = 16
+/** Buffers for received raw blocks kept for reuse in a process (`block-buffers.ts`): a fetch's read-ahead window and a batch in flight, 64 MiB at most. */
+export const pooledReceivedBlockBuffers = 64
 /** Open connections to a storage node's HTTP block endpoint; past it, new ones are closed. */
 export const maxHttpBlockConnections = 256
 /** A client must send its request headers within this (slowloris). */

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto'
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { cidForBlock, rawCode, type CID } from '../../src/core/content/cid.ts'
+import { cidForBlock, rawCode, type Block, type CID } from '../../src/core/content/cid.ts'
 import { auditSegmentBytes } from '../../src/core/market/constants.ts'
 import { verifyMerklePath } from '../../src/core/market/merkle.ts'
 import { HeldContent, MissingDataError } from '../../src/services/market/held-content.ts'
@@ -74,6 +74,27 @@ describe('a holder\'s commitment trees', () => {
       await store.unpin(root)
       for (let i = 0; i < 100 && existsSync(file); i++) await new Promise(resolve => setTimeout(resolve, 10))
       assert.ok(!existsSync(file), 'unpinned content leaves no tree behind')
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('a pin made before its blocks arrive (a repair pins, then pulls) gets its tree once they are all here', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'keynet-held-'))
+    try {
+      const store = await BlockStore.open({ dir, capacityBytes: 2 ** 30 })
+      const blocks: Block[] = []
+      const { cid: root } = await importBytes(new Uint8Array(randomBytes(2 * 2 ** 20 + 9)), { put: async (b) => { blocks.push(b) } })
+      const content = new HeldContent(store, { prepareRetryMs: 20 })
+      await store.pin(root)
+      const file = join(dir, 'commitments', `${root.toString()}.tree`)
+      await new Promise(resolve => setTimeout(resolve, 100))
+      assert.ok(!existsSync(file), 'no tree while blocks are missing')
+      for (const b of blocks) await store.put(b)
+      for (let i = 0; i < 500 && !existsSync(file); i++) await new Promise(resolve => setTimeout(resolve, 10))
+      assert.ok(existsSync(file), 'built once the pull completed')
+      assert.equal((await content.tree(root.toString())).segments, blocks.reduce((n, b) => n + Math.max(1, Math.ceil(b.bytes.byteLength / auditSegmentBytes)), 0))
+      content.close()
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }

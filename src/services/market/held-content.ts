@@ -50,15 +50,18 @@ export class HeldContent {
   private readonly stopListening: () => void
   private closed = false
   private readonly unpinGraceMs: number
+  private readonly prepareRetryMs: number
 
   /**
    * `maxSegments`: audit segments of all cached trees together (default `maxCachedCommitmentSegments`);
    * `dir`: where to keep built trees (default `<store.dir>/commitments` when the store has a folder);
-   * `unpinGraceMs`: how long a tree file outlives its unpin (default `unpinGraceMs`).
+   * `unpinGraceMs`: how long a tree file outlives its unpin (default `unpinGraceMs`); `prepareRetryMs`:
+   * the wait before looking again at a new pin whose blocks are still arriving (default `prepareRetryMs`).
    */
-  constructor (store: HeldStore, opts: { maxSegments?: number, dir?: string, unpinGraceMs?: number } = {}) {
+  constructor (store: HeldStore, opts: { maxSegments?: number, dir?: string, unpinGraceMs?: number, prepareRetryMs?: number } = {}) {
     this.store = store
     this.unpinGraceMs = opts.unpinGraceMs ?? unpinGraceMs
+    this.prepareRetryMs = opts.prepareRetryMs ?? prepareRetryMs
     this.maxSegments = opts.maxSegments ?? maxCachedCommitmentSegments
     this.dir = opts.dir ?? (store.dir === undefined ? undefined : join(store.dir, 'commitments'))
     this.stopListening = store.onPinChange?.((root, pinned) => {
@@ -82,7 +85,7 @@ export class HeldContent {
     const later = (): void => {
       if (tries <= 1 || this.closed) return
       if (this.store.isPinned !== undefined && !this.store.isPinned(parseCid(cid))) return
-      setTimeout(() => { this.prepare(cid, tries - 1) }, prepareRetryMs).unref()
+      setTimeout(() => { this.prepare(cid, tries - 1) }, this.prepareRetryMs).unref()
     }
     // Whether every block is here, by presence (cheap), before hashing any of them.
     const complete = this.store.missing === undefined ? Promise.resolve(true) : this.store.missing(parseCid(cid)).then(m => m.length === 0)

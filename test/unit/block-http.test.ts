@@ -19,6 +19,7 @@ import { BlockFetcher } from '../../src/services/content/block-fetcher.ts'
 import type { Fault } from '../../src/services/content/fault-log.ts'
 import { createP2PHost, peerIdOfPublicKey, type P2PHost } from '../../src/services/p2p/index.ts'
 import { BlockBuffers, receivedBlockBuffers } from '../../src/services/storage/block-buffers.ts'
+import { BlockVerifier } from '../../src/services/storage/block-verifier.ts'
 import { BlockFrameReader, encodeBlockFrames, frameHeader } from '../../src/services/storage/block-frames.ts'
 import { BlockHttpServer, blocksMediaType, blocksPath } from '../../src/services/storage/block-http.ts'
 import { HttpBlockClient } from '../../src/services/storage/block-http-client.ts'
@@ -129,6 +130,29 @@ test('block buffers: only buffers of the pool come back, each once, within its b
     assert.ok(receivedBlockBuffers.free >= 1, 'the client gathers raw blocks in buffers of the pool')
   } finally {
     client.close()
+  }
+})
+
+test('block verifier: blocks in shared memory are hashed on a worker thread, others here; both refuse wrong bytes', async () => {
+  const verifier = new BlockVerifier()
+  try {
+    const b = block(300_000)
+    const shared = new Uint8Array(new SharedArrayBuffer(b.bytes.byteLength))
+    shared.set(b.bytes)
+    assert.equal(await verifier.matches(b.cid, shared), true)
+    assert.equal(await verifier.matches(b.cid, b.bytes), true)
+    shared[7] = shared[7]! ^ 1
+    assert.equal(await verifier.matches(b.cid, shared), false)
+    assert.equal(await verifier.matches(block(10).cid, b.bytes), false)
+    const many = await Promise.all(Array.from({ length: 20 }, async (_, i) => {
+      const x = block(1000 + i)
+      const view = new Uint8Array(new SharedArrayBuffer(x.bytes.byteLength))
+      view.set(x.bytes)
+      return await verifier.matches(x.cid, view)
+    }))
+    assert.ok(many.every(Boolean), 'answers find their own requests')
+  } finally {
+    verifier.close()
   }
 })
 

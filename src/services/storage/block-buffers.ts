@@ -19,11 +19,11 @@ import { pooledReceivedBlockBuffers } from './constants.ts'
 /** A bounded stack of `maxBlockBytes` buffers. */
 export class BlockBuffers {
   readonly #max: number
-  readonly #free: ArrayBuffer[] = []
+  readonly #free: SharedArrayBuffer[] = []
   /** Buffers this pool made: only those are taken back. */
-  readonly #made = new WeakSet<ArrayBuffer>()
+  readonly #made = new WeakSet<SharedArrayBuffer>()
   /** Buffers in `#free`, so one given back twice is kept once. */
-  readonly #inPool = new Set<ArrayBuffer>()
+  readonly #inPool = new Set<SharedArrayBuffer>()
 
   /** `max`: buffers kept for reuse at most (the rest go to the garbage collector). */
   constructor (max: number) {
@@ -36,7 +36,8 @@ export class BlockBuffers {
     assert.ok(Number.isSafeInteger(bytes) && bytes >= 0 && bytes <= maxBlockBytes)
     let buffer = this.#free.pop()
     if (buffer === undefined) {
-      buffer = new ArrayBuffer(maxBlockBytes)
+      // Shared memory: a worker thread can hash a block in place (block-verifier.ts).
+      buffer = new SharedArrayBuffer(maxBlockBytes)
       this.#made.add(buffer)
     } else {
       this.#inPool.delete(buffer)
@@ -47,7 +48,7 @@ export class BlockBuffers {
   /** Returns the buffer under `view` for reuse, when it came from this pool; nothing must read `view` after. */
   give (view: Uint8Array): void {
     const buffer = view.buffer
-    if (!(buffer instanceof ArrayBuffer) || !this.#made.has(buffer) || this.#inPool.has(buffer) || this.#free.length >= this.#max) return
+    if (!(buffer instanceof SharedArrayBuffer) || !this.#made.has(buffer) || this.#inPool.has(buffer) || this.#free.length >= this.#max) return
     this.#free.push(buffer)
     this.#inPool.add(buffer)
   }

@@ -269,6 +269,7 @@ async function withContent (ctx: CliContext, target: string, use: (r: Resolved) 
  */
 async function writeGiving (chunks: AsyncIterable<Uint8Array>, path: string): Promise<void> {
   const file = await open(path, 'w')
+  receivedBlockBuffers.reuse()
   try {
     for await (const chunk of chunks) {
       for (let at = 0; at < chunk.byteLength;) at += (await file.write(chunk, at, chunk.byteLength - at)).bytesWritten

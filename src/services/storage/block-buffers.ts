@@ -24,6 +24,7 @@ export class BlockBuffers {
   readonly #made = new WeakSet<SharedArrayBuffer>()
   /** Buffers in `#free`, so one given back twice is kept once. */
   readonly #inPool = new Set<SharedArrayBuffer>()
+  #reusing = false
 
   /** `max`: buffers kept for reuse at most (the rest go to the garbage collector). */
   constructor (max: number) {
@@ -31,9 +32,19 @@ export class BlockBuffers {
     this.#max = max
   }
 
+  /**
+   * From now on, hands out (shared, reusable) buffers of the pool. Until then `take` gives new
+   * memory each time: a pool nobody gives back to only costs (shared memory is slower to allocate
+   * and to free), so only a reader that gives every block back turns it on.
+   */
+  reuse (): void {
+    this.#reusing = true
+  }
+
   /** A buffer of `bytes` bytes (at most `maxBlockBytes`), its contents undefined. */
   take (bytes: number): Uint8Array {
     assert.ok(Number.isSafeInteger(bytes) && bytes >= 0 && bytes <= maxBlockBytes)
+    if (!this.#reusing) return new Uint8Array(bytes)
     let buffer = this.#free.pop()
     if (buffer === undefined) {
       // Shared memory: a worker thread can hash a block in place (block-verifier.ts).
@@ -61,7 +72,7 @@ export class BlockBuffers {
 
 /**
  * The process's buffers for raw blocks received from providers. A consumer that is the last
- * reader of a fetched block (`keynet get` once it wrote it) gives it back; others never do, and
- * the pool then simply allocates.
+ * reader of every fetched block (`keynet get`, once it wrote it) turns reuse on and gives each
+ * back; in other processes (a gateway, a replicator's pulls) it stays off.
  */
 export const receivedBlockBuffers = new BlockBuffers(pooledReceivedBlockBuffers)

@@ -52,6 +52,13 @@ const repairTimeoutMs = 10_000
 /** A step waiting on the network gives up after this. */
 const stepTimeoutMs = 300_000
 
+/**
+ * Parts to run, from `KEYNET_BENCH_CONTENT` (comma-separated; default all): ceiling, helia, get (the
+ * CLI over HTTP), get-libp2p, sdk, gateway, publish, failover, repair. For quick runs while tuning one path.
+ */
+const contentParts = new Set((process.env.KEYNET_BENCH_CONTENT ?? 'ceiling,helia,get,get-libp2p,sdk,gateway,publish,failover,repair').split(',').map(s => s.trim()))
+const runsPart = (part: string): boolean => contentParts.has(part)
+
 const cliPath = fileURLToPath(new URL('../bin/keynet.js', import.meta.url))
 const heliaDir = fileURLToPath(new URL('./helia/', import.meta.url))
 
@@ -241,8 +248,8 @@ export async function contentBench (opts: ContentBenchOptions): Promise<BenchRow
     writeRandomFile(blob, size)
     const blobSha = await sha256File(blob)
 
-    await ceiling(r, blob, size, work, repeats, log)
-    await helia(r, blob, size, blobSha, work, log)
+    if (runsPart('ceiling')) await ceiling(r, blob, size, work, repeats, log)
+    if (runsPart('helia')) await helia(r, blob, size, blobSha, work, log)
 
     // Devnet A: 1 validator, 3 storage providers, the gateway.
     const homeA = join(work, 'home-a')
@@ -262,15 +269,15 @@ export async function contentBench (opts: ContentBenchOptions): Promise<BenchRow
     await settled(fileA, cid, log)
 
     await getThroughput(r, homeA, fileA, cid, size, blobSha, work, repeats, log)
-    await gatewayTtfb(r, homeA, fileA, work, log)
-    await publishFolder(r, homeA, work, size, log)
-    await failover(r, homeA, fileA, cid, size, blobSha, work, log)
+    if (runsPart('gateway')) await gatewayTtfb(r, homeA, fileA, work, log)
+    if (runsPart('publish')) await publishFolder(r, homeA, work, size, log)
+    if (runsPart('failover')) await failover(r, homeA, fileA, cid, size, blobSha, work, log)
 
     log('bench: stopping the devnet…')
     await keynet(homeA, ['devnet', 'down'])
     homes.splice(homes.indexOf(homeA), 1)
 
-    await repair(r, homes, blob, size, work, log)
+    if (runsPart('repair')) await repair(r, homes, blob, size, work, log)
   } finally {
     for (const c of children) c.kill('SIGKILL')
     for (const home of homes) {
@@ -364,7 +371,8 @@ async function helia (r: Results, blob: string, size: number, sha: string, work:
 
 /**
  * Waits until every storage node holding `cid` has finished its own pass over the new pin (each
- * holder walks the pinned DAG once, reading and hashing every block it holds), so the gets that
+ * holder walks the pinned DAG once, reading and hashing every block it holds, and builds the audit
+ * commitment tree of the pin), so the gets that
  * follow measure fetching, not that pass running beside them.
  */
 async function settled (file: DevnetFile, cid: string, log: (line: string) => void): Promise<void> {
@@ -372,11 +380,13 @@ async function settled (file: DevnetFile, cid: string, log: (line: string) => vo
   const storage = file.nodes.filter(n => n.roles.includes('storage'))
   for (;;) {
     const views = await Promise.all(storage.map(async n => (await getJson<StatusView>(`${n.api}/v1/status`)).storage))
-    if (views.every(s => s !== undefined && s.pulling === 0 && (!s.pinned.includes(cid) || s.bytes > 0))) break
+    // Each holder also builds the pin's audit commitment tree and writes it beside its blocks.
+    const trees = storage.map((n, i) => !(views[i]?.pinned.includes(cid) ?? false) || existsSync(join(file.dir, n.name, 'blocks', 'commitments', `${cid}.tree`)))
+    if (views.every(s => s !== undefined && s.pulling === 0 && (!s.pinned.includes(cid) || s.bytes > 0)) && trees.every(Boolean)) break
     if (performance.now() - started > stepTimeoutMs) throw new Error('the holders did not finish their pass over the new pin')
     await sleep(100)
   }
-  log(`bench:   holders done with the new pin ${fmt((performance.now() - started) / 1000, 1)} s after the put returned`)
+  log(`bench:   holders done with the new pin (commitment trees built) ${fmt((performance.now() - started) / 1000, 1)} s after the put returned`)
 }
 
 /** Keeps the lowest CPU cost seen of one kind of fetch. */
@@ -393,6 +403,7 @@ async function getThroughput (r: Results, home: string, file: DevnetFile, cidTex
   const storagePids = file.nodes.filter(n => n.roles.includes('storage')).map(n => n.pid)
   const MiBs = size / MiB
   for (const http of [true, false]) {
+    if (!runsPart(http ? 'get' : 'get-libp2p')) continue
     for (let i = 0; i < repeats; i++) {
       log(`bench: keynet get${http ? '' : ' --no-http'} (a process, ${MiBs} MiB from 3 providers${http ? ' over HTTP' : ' over libp2p'}), run ${i + 1}…`)
       const providers0 = cpuMsOf(storagePids)
@@ -416,6 +427,7 @@ async function getThroughput (r: Results, home: string, file: DevnetFile, cidTex
   const cid: CID = parseCid(cidText)
   const api = file.nodes[0]!.api
   for (const blockTransport of ['auto', 'libp2p'] as const) {
+    if (!runsPart('sdk')) continue
     for (let i = 0; i < repeats; i++) {
       log(`bench: SDK get in process (connect + blocksFor + readFile → file; blocks ${blockTransport === 'auto' ? 'over HTTP' : 'over libp2p'}), run ${i + 1}…`)
       const started = performance.now()

@@ -18,6 +18,8 @@ import { BatchedGets } from '../../src/services/content/batched-gets.ts'
 import { BlockFetcher } from '../../src/services/content/block-fetcher.ts'
 import type { Fault } from '../../src/services/content/fault-log.ts'
 import { createP2PHost, peerIdOfPublicKey, type P2PHost } from '../../src/services/p2p/index.ts'
+import { BlockBuffers, receivedBlockBuffers } from '../../src/services/storage/block-buffers.ts'
+import { BlockVerifier } from '../../src/services/storage/block-verifier.ts'
 import { BlockFrameReader, encodeBlockFrames, frameHeader } from '../../src/services/storage/block-frames.ts'
 import { BlockHttpServer, blocksMediaType, blocksPath } from '../../src/services/storage/block-http.ts'
 import { HttpBlockClient } from '../../src/services/storage/block-http-client.ts'
@@ -97,6 +99,66 @@ test('frames: a cut answer, bytes past the last frame and an oversized frame are
   assert.throws(() => { cut.end() }, MalformedMessageError)
   assert.throws(() => new BlockFrameReader(1).push(wire), MalformedMessageError)
   assert.throws(() => new BlockFrameReader(1).push(frameHeader(maxBlockBytes + 1)), MalformedMessageError)
+})
+
+test('block buffers: only buffers of the pool come back, each once, within its bound; blocks received in them stay right when reused', async () => {
+  const pool = new BlockBuffers(2)
+  const before = pool.take(10)
+  pool.give(before)
+  assert.equal(pool.free, 0, 'until reuse is on, new memory each time, none kept')
+  pool.reuse()
+  const a = pool.take(10)
+  assert.equal(a.byteLength, 10)
+  pool.give(new Uint8Array(10))
+  pool.give(a.subarray(3, 5))
+  pool.give(a)
+  assert.equal(pool.free, 1, 'a foreign buffer is ignored; one given twice is kept once')
+  const b = pool.take(maxBlockBytes)
+  assert.equal(b.buffer, a.buffer, 'taken again')
+  pool.give(b)
+  for (const x of [pool.take(1), pool.take(1), pool.take(1)]) pool.give(x)
+  assert.equal(pool.free, 2, 'no more than its bound')
+
+  // Through the HTTP client: every block arrives right while its buffer is given back and reused.
+  const held = [block(maxBlockBytes), block(300_000), block(maxBlockBytes - 7), block(maxBlockBytes)]
+  const { url } = await serve(held)
+  const client = new HttpBlockClient({ url })
+  receivedBlockBuffers.reuse()
+  try {
+    for (let round = 0; round < 3; round++) {
+      for (const h of held) {
+        const [got] = await fetchAll(client, [h.cid])
+        assert.deepEqual(Buffer.from(got!), Buffer.from(h.bytes))
+        receivedBlockBuffers.give(got!)
+      }
+    }
+    assert.ok(receivedBlockBuffers.free >= 1, 'the client gathers raw blocks in buffers of the pool')
+  } finally {
+    client.close()
+  }
+})
+
+test('block verifier: blocks in shared memory are hashed on a worker thread, others here; both refuse wrong bytes', async () => {
+  const verifier = new BlockVerifier()
+  try {
+    const b = block(300_000)
+    const shared = new Uint8Array(new SharedArrayBuffer(b.bytes.byteLength))
+    shared.set(b.bytes)
+    assert.equal(await verifier.matches(b.cid, shared), true)
+    assert.equal(await verifier.matches(b.cid, b.bytes), true)
+    shared[7] = shared[7]! ^ 1
+    assert.equal(await verifier.matches(b.cid, shared), false)
+    assert.equal(await verifier.matches(block(10).cid, b.bytes), false)
+    const many = await Promise.all(Array.from({ length: 20 }, async (_, i) => {
+      const x = block(1000 + i)
+      const view = new Uint8Array(new SharedArrayBuffer(x.bytes.byteLength))
+      view.set(x.bytes)
+      return await verifier.matches(x.cid, view)
+    }))
+    assert.ok(many.every(Boolean), 'answers find their own requests')
+  } finally {
+    verifier.close()
+  }
 })
 
 test('addresses: the HTTP endpoint is announced per IP and kept apart from the libp2p addresses', () => {

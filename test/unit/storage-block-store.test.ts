@@ -125,6 +125,20 @@ test('a block corrupted on disk is reported absent and removed', async (t) => {
   assert.equal(store.usage().blocks, 0)
 })
 
+test('serving (readInto) hashes a block not checked recently: one corrupted on disk before a restart is found, removed, and not served', async (t) => {
+  const dir = await tempDir(t)
+  const a = rawBlock(1)
+  const before = await BlockStore.open({ dir, capacityBytes: 1 << 20 })
+  await before.put(a)
+  const key = a.cid.toString()
+  const alloc = (n: number): Uint8Array => new Uint8Array(n)
+  assert.deepEqual(await before.readInto(a.cid, alloc), a.bytes, 'stored just now: served')
+  await writeFile(join(dir, 'blocks', key.slice(-3, -1), key), new Uint8Array(a.bytes.byteLength))
+  const store = await BlockStore.open({ dir, capacityBytes: 1 << 20 })
+  assert.equal(await store.readInto(a.cid, alloc), undefined)
+  assert.equal(await store.has(a.cid), false)
+})
+
 test('missing and inventory walk the DAG through the blocks held', async (t) => {
   const store = await BlockStore.open({ dir: await tempDir(t), capacityBytes: 1 << 20 })
   const { root, blocks } = await smallDag(10 * 1024) // 10 leaves, fan-out 4: two levels of nodes

@@ -1,5 +1,6 @@
 import type { Command } from 'commander'
 import { createWriteStream, mkdirSync } from 'node:fs'
+import { open } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { Readable } from 'node:stream'
@@ -11,11 +12,12 @@ import { parseCid, type BlockGetter, type CID } from '../../core/content/cid.ts'
 import { readFile, resolvePath, walkDag, type Entry } from '../../core/content/exporter.ts'
 import { writeCar } from '../../core/content/car.ts'
 import { canonicalName } from '../../core/names/grammar.ts'
-import { blockLeaves, CommitmentTree } from '../../core/market/commitment.ts'
+import { blockLeafHashes, CommitmentTree, type BlockLeaves } from '../../core/market/commitment.ts'
 import type { DealView } from '../../edges/api/market-routes.ts'
 import { openDeal } from '../market/open-deal.ts'
 import { FaultLog } from '../../services/content/fault-log.ts'
 import { scanLocal } from '../../services/content/import-fs.ts'
+import { receivedBlockBuffers } from '../../services/storage/block-buffers.ts'
 import { ApiDirectory } from '../../sdk/api-directory.ts'
 import { KeynetClient, type BlockTransport } from '../../sdk/keynet-client.ts'
 import { CliContext, type GlobalOptions } from '../context.ts'
@@ -78,7 +80,8 @@ export function contentCommands (program: Command, globals: () => GlobalOptions)
             yield chunk
           }
         })()
-        await pipeline(Readable.from(source), o.output === undefined ? process.stdout : createWriteStream(o.output))
+        if (o.output === undefined) await pipeline(Readable.from(source), process.stdout)
+        else await writeGiving(source, o.output)
         bar.finish()
         const stats = client.fetcherStats()
         if (o.output !== undefined) {
@@ -181,12 +184,12 @@ export async function publishPath (ctx: CliContext, path: string, o: { replicas:
   try {
     const bar = new ProgressBar(`publish ${basename(resolve(path))}`, source.totalBytes, { enabled: ctx.opts.json !== true })
     const started = performance.now()
-    const leaves = new Map<string, { cid: string, size: number, leaves: Uint8Array[] }>()
+    const leaves = new Map<string, BlockLeaves>()
     const onBlock = o.periods === 0
       ? undefined
       : (block: { cid: CID, bytes: Uint8Array }): void => {
           const cid = block.cid.toString()
-          if (!leaves.has(cid)) leaves.set(cid, { cid, size: block.bytes.byteLength, leaves: blockLeaves(block.bytes) })
+          if (!leaves.has(cid)) leaves.set(cid, { cid, size: block.bytes.byteLength, leaves: blockLeafHashes(block.bytes) })
         }
     const result = await client.upload({ source, replicas: o.replicas, contentKey: o.name ?? basename(resolve(path)), onProgress: (bytes, note) => { bar.update(bytes, note) }, ...(onBlock === undefined ? {} : { onBlock }) })
     bar.finish(`placed on ${result.holders.length} providers`)
@@ -260,6 +263,23 @@ export async function withContent (ctx: CliContext, target: string, use: (r: Res
   }
 }
 
+/**
+ * Writes `chunks` to the file `path`, each one before taking the next, and gives each chunk's
+ * buffer back to the received-block pool once it is on its way to disk (nothing reads it after).
+ */
+async function writeGiving (chunks: AsyncIterable<Uint8Array>, path: string): Promise<void> {
+  const file = await open(path, 'w')
+  receivedBlockBuffers.reuse()
+  try {
+    for await (const chunk of chunks) {
+      for (let at = 0; at < chunk.byteLength;) at += (await file.write(chunk, at, chunk.byteLength - at)).bytesWritten
+      receivedBlockBuffers.give(chunk)
+    }
+  } finally {
+    await file.close()
+  }
+}
+
 async function downloadFolder (cid: CID, get: BlockGetter, out: string, show: boolean): Promise<{ files: number, bytes: number }> {
   let files = 0
   let bytes = 0
@@ -274,7 +294,7 @@ async function downloadFolder (cid: CID, get: BlockGetter, out: string, show: bo
       const inner = await resolvePath(child.cid, '', get)
       if (inner.kind === 'directory') { await walk(child.cid, target, depth + 1); continue }
       mkdirSync(dirname(target), { recursive: true })
-      await pipeline(Readable.from(readFile(inner.cid, get, { concurrency: 24 })), createWriteStream(target))
+      await writeGiving(readFile(inner.cid, get, { concurrency: 24 }), target)
       files++
       bytes += inner.size
       if (show) process.stderr.write(`  ${target} (${formatBytes(inner.size)})\n`)

@@ -31,8 +31,8 @@ const ignore = (): void => {}
 
 /**
  * Streams bytes `[start, end)` of the file `cid`, in order; an empty range yields nothing. Fetches
- * intermediate nodes as it reaches them and leaves up to `concurrency` ahead, only those that
- * overlap the range. Throws `MalformedMessageError` for a bad range or a directory,
+ * intermediate nodes as it reaches them and leaves up to `concurrency` ahead (asked half a window
+ * at a time), only those that overlap the range. Throws `MalformedMessageError` for a bad range or a directory,
  * `InvalidDagError` when the DAG contradicts its own sizes.
  */
 export function readFile (cid: CID, get: BlockGetter, opts: ReadFileOptions = {}): AsyncIterable<Uint8Array> {
@@ -63,7 +63,9 @@ async function * read (cid: CID, get: BlockGetter, start: number, requestedEnd: 
       const bytes = 'bytes' in piece ? Promise.resolve(piece.bytes) : fetchLeaf(piece, get, signal)
       bytes.catch(ignore) // a failure is raised when its turn comes, not as an unhandled rejection
       ahead.push(bytes)
-      while (ahead.length >= concurrency) yield await (ahead.shift() as Promise<Uint8Array>)
+      // Full: yield down to half, then fetch the next half at once. Gets asked together travel
+      // together (a batch request per provider), not one request per leaf as each is consumed.
+      if (ahead.length >= concurrency) while (ahead.length > concurrency >> 1) yield await (ahead.shift() as Promise<Uint8Array>)
     }
     while (ahead.length > 0) yield await (ahead.shift() as Promise<Uint8Array>)
     whole = true

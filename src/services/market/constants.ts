@@ -23,10 +23,16 @@ export const maxFollowedDeals = 10_000
 /** Commitment trees of held content kept in memory (one per pinned DAG being audited). */
 export const maxCachedCommitments = 64
 /**
- * Audit segments of all cached commitment trees together (2²¹ segments: 1 GiB of content, about
- * 200 MiB of tree in memory); past it the oldest trees are dropped and rebuilt when audited again.
+ * Audit segments of all cached commitment trees together (2²¹ segments: 1 GiB of content, 128 MiB
+ * of tree in memory); past it the oldest trees are dropped, and read back from disk when audited again.
  */
 export const maxCachedCommitmentSegments = 2 ** 21
+/** Tries at building the commitment tree of a new pin whose blocks are still arriving (a repair's pull). */
+export const prepareTries = 20
+/** Wait between those tries: a pull of a few GiB fits in the tries together. */
+export const prepareRetryMs = 15_000
+/** A commitment tree file outlives its unpin this long, in case the content is pinned again (a pin made before the ledger records it may be dropped meanwhile). */
+export const unpinGraceMs = 60_000
 /** Stake each storage node puts up for its operator when the operator has too little (the devnet's nodes fund it themselves). */
 export const defaultNodeStake = 100_000
 /** Price per GiB per period a storage node offers when not told otherwise. */

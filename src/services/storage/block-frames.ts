@@ -60,8 +60,12 @@ export class BlockFrameReader {
   #block: Uint8Array | undefined
   #blockAt = 0
 
-  constructor (expected: number) {
+  readonly #alloc: ((index: number, bytes: number) => Uint8Array) | undefined
+
+  /** `alloc`: where a block split over chunks is gathered (default: new memory), given the frame's index and size. */
+  constructor (expected: number, alloc?: (index: number, bytes: number) => Uint8Array) {
     this.#expected = expected
+    this.#alloc = alloc
   }
 
   /** Whether every frame arrived. */
@@ -112,8 +116,12 @@ export class BlockFrameReader {
         continue
       }
       // Not zero-filled: every byte is written from the chunks before the block is handed over.
-      const storage = Buffer.allocUnsafe(length)
-      this.#block = new Uint8Array(storage.buffer, storage.byteOffset, length)
+      if (this.#alloc !== undefined) {
+        this.#block = this.#alloc(this.done, length)
+      } else {
+        const storage = Buffer.allocUnsafe(length)
+        this.#block = new Uint8Array(storage.buffer, storage.byteOffset, length)
+      }
       this.#blockAt = 0
     }
     return out

@@ -14,9 +14,11 @@
  */
 import { Agent, request, type IncomingMessage } from 'node:http'
 import { MalformedMessageError, TimeoutError, UnavailableError } from '../../foundations/errors.ts'
-import { blockMatches, type CID } from '../../core/content/cid.ts'
+import { rawCode, type CID } from '../../core/content/cid.ts'
 import { BlockMismatchError } from '../../core/content/errors.ts'
 import { BlockFrameReader } from './block-frames.ts'
+import { receivedBlockBuffers } from './block-buffers.ts'
+import { sharedBlockVerifier } from './block-verifier.ts'
 import { HttpEndpointUnreachableError } from './errors.ts'
 import { blocksMediaType, blocksPath } from './block-http.ts'
 import { httpBlockIdleTimeoutMs, maxHttpCidsPerRequest, maxHttpErrorBodyBytes, maxHttpSocketsPerProvider } from './constants.ts'
@@ -58,7 +60,9 @@ export class HttpBlockClient {
       res.destroy()
       throw new MalformedMessageError(`${this.url} answered a block request with content-type "${type}", not ${blocksMediaType}`)
     }
-    const reader = new BlockFrameReader(cids.length)
+    // Raw blocks (file chunks, no links into them) gather in reusable buffers; the reader that
+    // writes them out gives them back (block-buffers.ts).
+    const reader = new BlockFrameReader(cids.length, (i, bytes) => cids[i]?.code === rawCode ? receivedBlockBuffers.take(bytes) : new Uint8Array(bytes))
     await new Promise<void>((resolve, reject) => {
       let settled = false
       const finish = (err?: unknown): void => {
@@ -73,6 +77,19 @@ export class HttpBlockClient {
       }
       const onAbort = (): void => { finish(signal.reason) }
       signal.addEventListener('abort', onAbort, { once: true })
+      // Blocks are verified off this thread where they can be (block-verifier.ts) and handed
+      // over in order, each once verified: a wrong block still stops the ones after it.
+      let delivered: Promise<void> = Promise.resolve()
+      const deliver = async (i: number, bytes: Uint8Array | undefined): Promise<void> => {
+        const cid = cids[i] as CID
+        if (bytes !== undefined && !await verifier.matches(cid, bytes)) {
+          throw new BlockMismatchError(`${this.url} sent bytes for ${cid.toString()} that do not hash to it`)
+        }
+        if (!settled) onBlock(i, bytes)
+      }
+      const verifier = sharedBlockVerifier()
+      /** Ends the batch once the blocks before this point are handed over (or one of them failed). */
+      const finishAfterDelivered = (err?: unknown): void => { delivered.then(() => { finish(err) }, finish) }
       res.on('data', (chunk: Buffer) => {
         if (settled) return
         try {
@@ -80,26 +97,25 @@ export class HttpBlockClient {
           const blocks = reader.push(chunk)
           for (const [k, bytes] of blocks.entries()) {
             const i = first + k
-            const cid = cids[i] as CID
-            if (bytes !== undefined && !blockMatches(cid, bytes)) {
-              throw new BlockMismatchError(`${this.url} sent bytes for ${cid.toString()} that do not hash to it`)
-            }
-            onBlock(i, bytes)
+            delivered = delivered.then(async () => { await deliver(i, bytes) })
           }
+          delivered.catch(finish)
         } catch (err) {
-          finish(err)
+          finishAfterDelivered(err)
         }
       })
       res.on('end', () => {
         try {
           reader.end()
-          finish()
+          finishAfterDelivered()
         } catch (err) {
-          finish(err)
+          finishAfterDelivered(err)
         }
       })
-      res.on('error', (err) => { finish(unreachable(this.url, err)) })
-      res.on('close', () => { finish(reader.complete ? undefined : unreachable(this.url, new Error(`the connection closed after ${reader.done} of ${cids.length} blocks`))) })
+      res.on('error', (err) => { finishAfterDelivered(unreachable(this.url, err)) })
+      res.on('close', () => {
+        finishAfterDelivered(reader.complete ? undefined : unreachable(this.url, new Error(`the connection closed after ${reader.done} of ${cids.length} blocks`)))
+      })
     })
   }
 

@@ -3,7 +3,10 @@
  * `<dir>/blocks/<shard>/<cid>`, each written to `<dir>/tmp/` and renamed into place so a crash
  * never leaves half a block under a CID. A capacity in bytes bounds it; the bytes held are
  * counted when it opens and kept current. Pinned roots are kept in `<dir>/pins.json`, rewritten
- * atomically. Every block is checked against its CID when stored and again when read.
+ * atomically. Every block is checked against its CID when stored and again when read; a block
+ * served (`readInto`) is hashed again only when it was not stored or checked within the last
+ * `reverifyAfterMs` (serving a 256 MiB file to a client, which verifies every block itself,
+ * hashed every byte twice: the provider's share of the CPU a fetch costs).
  *
  * @example
  * ```ts
@@ -23,7 +26,7 @@ import { blockMatches, parseCid, rawCode, type Block, type CID } from '../../cor
 import { maxBlockBytes, maxWalkBlocks } from '../../core/content/constants.ts'
 import { BlockMismatchError, DagTooLargeError } from '../../core/content/errors.ts'
 import { childLinks } from '../../core/content/exporter.ts'
-import { maxPins } from './constants.ts'
+import { maxPins, maxRecentlyVerified, reverifyAfterMs } from './constants.ts'
 import { StorageFullError } from './errors.ts'
 
 /** How the store is opened. */
@@ -54,6 +57,9 @@ export interface DagInventory {
   bytes: number
 }
 
+/** Told that `root` was newly pinned (`pinned`) or unpinned. */
+export type PinListener = (root: CID, pinned: boolean) => void
+
 /** Blocks read at once while walking a DAG from disk. */
 const walkReadConcurrency = 8
 
@@ -73,6 +79,10 @@ export class BlockStore {
   #pinsWritten: Promise<void> = Promise.resolve()
   /** Shard folders known to exist (at most 32 × 32 of them). */
   readonly #shards = new Set<string>()
+  /** When each block was last checked against its CID (stored or read), oldest first; at most `maxRecentlyVerified`. */
+  readonly #verifiedAt = new Map<string, number>()
+  /** Told of each root newly pinned or unpinned (a few, set up by the node's parts). */
+  readonly #pinListeners = new Set<PinListener>()
 
   private constructor (init: BlockStoreInit) {
     this.dir = init.dir
@@ -119,6 +129,7 @@ export class BlockStore {
       }
       this.#usedBytes += bytes.byteLength
       this.#blocks += 1
+      this.#verified(key)
       return true
     })
   }
@@ -143,8 +154,9 @@ export class BlockStore {
 
   /**
    * Like `get`, but reads into a buffer of the caller's (`alloc(size)`, e.g. from a pool, so a
-   * node serving blocks allocates nothing per block). The result is a view of that buffer; a
-   * block larger than `maxBlockBytes` on disk counts as corrupt.
+   * node serving blocks allocates nothing per block), and hashes a block only when it was not
+   * checked within `reverifyAfterMs`. The result is a view of that buffer; a block larger than
+   * `maxBlockBytes` on disk counts as corrupt.
    */
   async readInto (cid: CID, alloc: (bytes: number) => Uint8Array): Promise<Uint8Array | undefined> {
     let file
@@ -170,9 +182,25 @@ export class BlockStore {
     } finally {
       await file.close()
     }
-    if (bytes !== undefined && blockMatches(cid, bytes)) return bytes
+    const key = cid.toString()
+    if (bytes !== undefined && this.#recentlyVerified(key)) return bytes
+    if (bytes !== undefined && blockMatches(cid, bytes)) {
+      this.#verified(key)
+      return bytes
+    }
     await this.delete(cid)
     return undefined
+  }
+
+  #recentlyVerified (key: string): boolean {
+    const at = this.#verifiedAt.get(key)
+    return at !== undefined && Date.now() - at < reverifyAfterMs
+  }
+
+  #verified (key: string): void {
+    this.#verifiedAt.delete(key)
+    this.#verifiedAt.set(key, Date.now())
+    if (this.#verifiedAt.size > maxRecentlyVerified) this.#verifiedAt.delete(this.#verifiedAt.keys().next().value!)
   }
 
   /** Whether the block is held (without reading it). */
@@ -185,6 +213,7 @@ export class BlockStore {
     const key = cid.toString()
     return this.#locked(key, async () => {
       const path = this.#path(key)
+      this.#verifiedAt.delete(key)
       const size = await sizeOf(path)
       if (size === undefined) return false
       await unlink(path)
@@ -204,12 +233,27 @@ export class BlockStore {
     if (this.#pins.size >= maxPins) throw new StorageFullError(`the store already pins ${maxPins} roots; unpin some first`)
     this.#pins.set(key, root)
     await this.#savePins()
+    this.#tellPin(root, true)
   }
 
   /** Removes a pin (persisted before this resolves); its blocks stay until deleted. */
   async unpin (root: CID): Promise<void> {
     if (!this.#pins.delete(root.toString())) return this.#pinsWritten
     await this.#savePins()
+    this.#tellPin(root, false)
+  }
+
+  /**
+   * Calls `listener` after each root is newly pinned (`true`) or unpinned (`false`), once the pin
+   * list is saved, e.g. to prepare what holding the content takes; returns the way to stop.
+   */
+  onPinChange (listener: PinListener): () => void {
+    this.#pinListeners.add(listener)
+    return () => { this.#pinListeners.delete(listener) }
+  }
+
+  #tellPin (root: CID, pinned: boolean): void {
+    for (const listener of this.#pinListeners) listener(root, pinned)
   }
 
   /** Pinned roots, oldest first. */

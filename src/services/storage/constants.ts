@@ -52,6 +52,16 @@ export const maxConcurrentHttpBlockRequests = 64
 export const maxHttpBlockHeaderBytes = 16 * 1024
 /** Block buffers a node's HTTP endpoint keeps for reuse (~16 MiB): serving then allocates nothing per block. */
 export const pooledHttpBlockBuffers = 16
+/**
+ * A block served within this long of being stored or checked against its CID is not hashed again
+ * (`BlockStore.readInto`): a client verifies every block itself, and a disk that corrupts a block
+ * is still found out within this window, or by the client, which refuses the block and reports it.
+ */
+export const reverifyAfterMs = 10 * 60_000
+/** Blocks whose last check the store remembers (64 GiB of 1 MiB blocks; about 8 MB of memory). */
+export const maxRecentlyVerified = 65_536
+/** Buffers for received raw blocks kept for reuse in a process (`block-buffers.ts`): a fetch's read-ahead window and a batch in flight, 64 MiB at most. */
+export const pooledReceivedBlockBuffers = 64
 /** Open connections to a storage node's HTTP block endpoint; past it, new ones are closed. */
 export const maxHttpBlockConnections = 256
 /** A client must send its request headers within this (slowloris). */

@@ -49,6 +49,10 @@ if (runs('ledger') && !args.includes('--json')) {
     spawnSync(process.execPath, [fileURLToPath(new URL(script, import.meta.url))], { stdio: 'inherit' })
   }
 }
+if (runs('gateway') && !args.includes('--json')) {
+  log('\nbench: gateway-micro.ts (the gateway alone, in memory, 16 MiB semi-spaces)')
+  spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', '--max-semi-space-size=16', fileURLToPath(new URL('gateway-micro.ts', import.meta.url))], { stdio: 'inherit' })
+}
 
 function printTable (table: BenchRow[]): void {
   const header = ['group', 'metric', 'measured', 'target', 'anchor']

@@ -4,7 +4,8 @@
  * (a plain node:http server in its own process), Helia with bitswap between two processes,
  * gateway time to first byte (cold and warm), publish throughput of a 256 MiB folder, the time a
  * fetch loses when a provider is killed mid-way, and repair time after a holder is killed.
- * Prints rows for bench/run.ts; run alone with `node bench/content.ts [--quick]`.
+ * Prints rows for bench/run.ts; run alone with `node bench/content.ts [--quick] [--gateway]` (`--gateway`:
+ * the gateway's time to first byte only, as `npm run bench -- --only gateway`).
  *
  * Helia lives in its own npm project (bench/helia), installed here on first use; it is not part
  * of the root install.
@@ -36,6 +37,8 @@ export interface ContentBenchOptions {
   fileBytes?: number
   /** Runs of each throughput measurement; the best is reported (default 2). */
   repeats?: number
+  /** Only the gateway's time to first byte (its own smaller devnet, no big file): `--only gateway`. */
+  gatewayOnly?: boolean
 }
 
 const MiB = 1024 * 1024
@@ -243,6 +246,17 @@ export async function contentBench (opts: ContentBenchOptions): Promise<BenchRow
   const r: Results = { machine: `1-min load ${fmt(load, 1)} and ${others.length} other node processes at the start`, cliGet: [], cliGetMs: [], cliGetInner: [], cliLibp2p: [], cliLibp2pInner: [], sdkGet: [], sdkLibp2p: [], ceiling: [], cpu: {} }
   if (others.length > 0 || load > 3) log(`bench: note: the machine is busy (1-min load ${fmt(load, 1)}, ${others.length} keynet node processes of others); figures will be lower`)
   try {
+    if (opts.gatewayOnly === true) {
+      const home = join(work, 'home-gateway')
+      mkdirSync(home)
+      homes.push(home)
+      log('bench: starting a devnet: 1 validator, 3 storage providers, a gateway…')
+      const up = await keynet(home, ['devnet', 'up', '--validators', '1', '--storage', '3', '--timeout', '120000'])
+      log(`bench:   up in ${fmt(up.ms / 1000, 1)} s`)
+      await gatewayTtfb(r, home, readDevnet(join(home, 'devnet')), work, log)
+      r.machine += `; load ${fmt(loadavg()[0] ?? 0, 1)} at the end`
+      return rows(r, label)
+    }
     const blob = join(work, 'blob.bin')
     log(`bench: content: writing a ${label} random file…`)
     writeRandomFile(blob, size)
@@ -749,6 +763,7 @@ function rows (r: Results, label: string): BenchRow[] {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const quick = process.argv.includes('--quick')
-  const result = await contentBench({ log: line => process.stderr.write(`${line}\n`), fileBytes: (quick ? 64 : 256) * MiB })
+  const gatewayOnly = process.argv.includes('--gateway')
+  const result = await contentBench({ log: line => process.stderr.write(`${line}\n`), fileBytes: (quick ? 64 : 256) * MiB, gatewayOnly })
   console.table(result)
 }

@@ -1,8 +1,8 @@
 /**
  * `npm run bench`: every performance target of the open issues, measured on this machine in one
  * run, printed as a table with the target and the physical anchor beside each figure.
- * Options: --registrations N (default 10000), --quick (smaller runs), --only ledger|content|urp|browser|dns|compute|compute-content
- * (one part alone; the default runs all), --json (the rows as JSON on stdout instead of the table).
+ * Options: --registrations N (default 10000), --quick (smaller runs), --only ledger|content|gateway|urp|browser|dns|compute|compute-content
+ * (one part alone; the default runs all; `--only gateway` is the gateway rows of content alone), --json (the rows as JSON on stdout instead of the table).
  */
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
@@ -21,19 +21,20 @@ const flag = (name: string, fallback: number): number => {
   return i >= 0 ? Number(args[i + 1]) : fallback
 }
 
-const parts = ['ledger', 'content', 'urp', 'browser', 'dns', 'compute', 'compute-content']
+const parts = ['ledger', 'content', 'gateway', 'urp', 'browser', 'dns', 'compute', 'compute-content']
 const onlyAt = args.indexOf('--only')
 const only = onlyAt >= 0 ? args[onlyAt + 1] : undefined
 if (only !== undefined && !parts.includes(only)) {
   process.stderr.write(`bench: --only takes ${parts.join(' or ')}, not ${only}\n`)
   process.exit(2)
 }
-const runs = (part: string): boolean => only === undefined || only === part
+const runs = (part: string): boolean => only === undefined ? part !== 'gateway' : only === part
 
 const log = (line: string): void => { process.stderr.write(`${line}\n`) }
 const rows: BenchRow[] = []
 if (runs('ledger')) rows.push(...await ledgerBench({ registrations: flag('--registrations', quick ? 3000 : 10_000), log }))
 if (runs('content')) rows.push(...await contentBench({ log, fileBytes: (quick ? 64 : 256) * 1024 * 1024 }))
+if (runs('gateway')) rows.push(...await contentBench({ log, gatewayOnly: true }))
 if (runs('urp')) rows.push(...await urpBench({ quick, log }))
 if (runs('browser')) rows.push(...await browserBench({ quick, log }))
 if (runs('dns')) rows.push(...await dnsBench({ quick, log }))
@@ -49,6 +50,10 @@ if (runs('ledger') && !args.includes('--json')) {
     log(`\nbench: ${script}`)
     spawnSync(process.execPath, [fileURLToPath(new URL(script, import.meta.url))], { stdio: 'inherit' })
   }
+}
+if (runs('gateway') && !args.includes('--json')) {
+  log('\nbench: gateway-micro.ts (the gateway alone, in memory, 16 MiB semi-spaces)')
+  spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', '--max-semi-space-size=16', fileURLToPath(new URL('gateway-micro.ts', import.meta.url))], { stdio: 'inherit' })
 }
 
 function printTable (table: BenchRow[]): void {

@@ -49,6 +49,13 @@ const devnetComputeMemory = '512MiB'
 /** Balance of each devnet node account at genesis (pays heartbeats and repairs). */
 const nodeAccountBalance = 1_000_000_000
 
+/**
+ * V8 flags of a gateway node: a larger young generation (16 MiB semi-spaces from the start, up
+ * to 64 MiB) collects the short-lived garbage of many small responses in fewer, no longer pauses,
+ * and promotes less of it to the old generation, whose collections are the longer pauses.
+ */
+const gatewayHeapFlags = ['--min-semi-space-size=16', '--max-semi-space-size=64']
+
 interface NodePlan { name: string, roles: string[], dataDir: string, key: KeyPair, region?: string, operator?: number }
 
 const mainScript = fileURLToPath(new URL('../cli/main.ts', import.meta.url))
@@ -119,7 +126,7 @@ export async function startDevnet (opts: DevnetOptions): Promise<{ file: DevnetF
     rmSync(join(dataDir, 'node.json'), { force: true })
     const port = ports[i]!
     const args = [
-      '--disable-warning=ExperimentalWarning', mainScript, 'node', 'start',
+      '--disable-warning=ExperimentalWarning', ...(plan.roles.includes('gateway') ? gatewayHeapFlags : []), mainScript, 'node', 'start',
       '--roles', plan.roles.join(','), '--data', dataDir, '--genesis', genesisPath,
       '--listen', `/ip4/127.0.0.1/tcp/${port.p2p}`,
       '--api-listen', `127.0.0.1:${port.api}`,

@@ -11,7 +11,7 @@ import type { ProviderKind } from '../core/ledger/types.ts'
 import { effectiveExpiry, nameStatus } from '../core/ledger/names.ts'
 import { parseName } from '../core/names/grammar.ts'
 import type { StatusView, StorageStatus } from '../edges/api/types.ts'
-import { EdgeCache } from '../edges/gateway/edge-cache.ts'
+import { cacheFirstGetter, EdgeCache } from '../edges/gateway/edge-cache.ts'
 import { GatewayServer } from '../edges/gateway/gateway-server.ts'
 import { HotCopies } from '../edges/gateway/hot-copies.ts'
 import { DnsAnswerer, DnsServer, UdpUpstream } from '../edges/dns/index.ts'
@@ -183,7 +183,7 @@ export async function startGateway (ctx: RoleContext, opts: { listen: [string, n
   ctx.metrics.attach({ pools: () => pools.views() })
   const client = new KeynetClient({ directory: new LedgerDirectory(ctx.ledger), host: ctx.p2p, faults: ctx.faults, pools })
   const cache = await EdgeCache.open({ dir: join(ctx.dataDir, 'edge-cache'), capacityBytes: opts.cacheBytes })
-  const hot = await HotCopies.open({ dir: join(ctx.dataDir, 'hot-copies'), capacityBytes: Math.max(64 * 1024 * 1024, Math.floor(opts.cacheBytes / 4)), upstream: client.blocks, log: ctx.log })
+  const hot = await HotCopies.open({ dir: join(ctx.dataDir, 'hot-copies'), capacityBytes: Math.max(64 * 1024 * 1024, Math.floor(opts.cacheBytes / 4)), upstream: root => cacheFirstGetter(cache, client.blocks(root)), log: ctx.log })
   hot.start()
   const answerer = opts.dns === undefined ? undefined : new DnsAnswerer({
     names: client.directory,

@@ -8,7 +8,7 @@ import { after, describe, it } from 'node:test'
 import { cidForBlock, rawCode, type Block, type CID } from '../../src/core/content/cid.ts'
 import { BlockMismatchError } from '../../src/core/content/errors.ts'
 import { NotFoundError } from '../../src/foundations/errors.ts'
-import { cachedGetter, EdgeCache, memoryFirstGetter } from '../../src/edges/gateway/edge-cache.ts'
+import { cacheFirstGetter, cachedGetter, EdgeCache, memoryFirstGetter } from '../../src/edges/gateway/edge-cache.ts'
 
 const kib = 1024
 const dirs: string[] = []
@@ -138,5 +138,18 @@ describe('EdgeCache', () => {
     assert.equal(upstreamCalls, 1, 'the second get is answered from memory')
     assert.equal(cache.stats().hits, 1)
     assert.deepEqual(filesIn(dir), [], 'nothing written to the disk tier')
+  })
+
+  it('cache first: hot copies are made from the blocks the gateway holds, without counting them or asking upstream', async () => {
+    const cache = await EdgeCache.open({ dir: tempDir(), capacityBytes: 1024 * kib })
+    const held = block(10 * kib)
+    const other = block(10 * kib)
+    await cache.put(held)
+    const asked: string[] = []
+    const get = cacheFirstGetter(cache, async cid => { asked.push(cid.toString()); return other.bytes })
+    assert.deepEqual(await get(held.cid), held.bytes)
+    assert.deepEqual(await get(other.cid), other.bytes)
+    assert.deepEqual(asked, [other.cid.toString()], 'only the block not held goes upstream')
+    assert.deepEqual({ hits: cache.stats().hits, misses: cache.stats().misses }, { hits: 0, misses: 0 }, "the gateway's own reads are not client lookups")
   })
 })

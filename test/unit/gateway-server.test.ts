@@ -54,8 +54,11 @@ describe('GatewayServer', { timeout: 30_000 }, () => {
   }
   let root: CID
   let otherRoot: CID
+  /** What `moving.key` points at: changed by a test, as a name's content record can be. */
+  let movingRoot: CID | undefined
   const resolver: NameResolver = {
     resolve: async name => {
+      if (name === 'moving.key' && movingRoot !== undefined) return { cid: movingRoot, version: 1 }
       if (name === 'mysite.key' || name === 'blog.mysite.key') return { cid: root, version: 3 }
       if (name === 'empty.key') throw new NoContentError(name)
       if (name === 'old.key') throw new NameExpiredError(`name ${name} expired; renew it with keynet name renew ${name}`)
@@ -285,6 +288,46 @@ describe('GatewayServer', { timeout: 30_000 }, () => {
     assert.equal((await site('/style.css')).status, 200, 'the server keeps serving')
   })
 
+  it('answers a kept small file as the first time: HEAD, conditional and range requests; new content once a name moves', async () => {
+    const first = await site('/style.css')
+    const kept = await site('/style.css')
+    const { date: _d1, ...firstHeaders } = first.headers
+    const { date: _d2, ...keptHeaders } = kept.headers
+    assert.deepEqual(keptHeaders, firstHeaders)
+    assert.deepEqual(new Uint8Array(kept.body), styleCss)
+    const head = await request(base, '/key/mysite.key/style.css', { method: 'HEAD' })
+    assert.equal(head.status, 200)
+    assert.equal(head.headers['content-length'], String(styleCss.byteLength))
+    assert.equal(head.body.byteLength, 0)
+    const etag = String(first.headers.etag)
+    const notModified = await site('/style.css', { 'if-none-match': `W/${etag}` })
+    assert.equal(notModified.status, 304)
+    assert.equal(notModified.headers['content-type'], undefined)
+    assert.equal(notModified.headers.etag, etag)
+    const part = await site('/style.css', { range: 'bytes=1-3' })
+    assert.equal(part.status, 206)
+    assert.equal(part.headers['content-range'], `bytes 1-3/${styleCss.byteLength}`)
+    assert.deepEqual(new Uint8Array(part.body), styleCss.subarray(1, 4))
+    const stale = await site('/style.css', { range: 'bytes=1-3', 'if-range': '"other"' })
+    assert.equal(stale.status, 200, 'If-Range with another tag: the whole file')
+    assert.deepEqual(new Uint8Array(stale.body), styleCss)
+    const past = await site('/style.css', { range: 'bytes=999-' })
+    assert.equal(past.status, 416)
+    assert.equal(past.headers['content-range'], `bytes */${styleCss.byteLength}`)
+    // A small file first asked for in part is read whole once; the rest is answered from memory.
+    const tail = await get(`/ipfs/${root.toString()}/index.html`, { range: 'bytes=-5' })
+    assert.equal(tail.status, 206)
+    assert.deepEqual(new Uint8Array(tail.body), indexHtml.subarray(indexHtml.byteLength - 5))
+
+    const moved = (await importTree([{ path: 'index.html', content: () => utf8.encode('<p>moved</p>') }], sink)).cid
+    movingRoot = root
+    for (let i = 0; i < 2; i++) assert.deepEqual(new Uint8Array((await get('/', { host: 'moving.key' })).body), indexHtml)
+    movingRoot = moved
+    const after = await get('/', { host: 'moving.key' })
+    assert.equal(after.body.toString(), '<p>moved</p>', 'the name is resolved again on every request')
+    assert.equal(after.headers['x-content-root'], moved.toString())
+  })
+
   it('answers 431 to oversized headers', async () => {
     const r = await get('/key/mysite.key/', { 'x-big': 'a'.repeat(20 * 1024) })
     assert.equal(r.status, 431)
@@ -298,7 +341,7 @@ describe('GatewayServer', { timeout: 30_000 }, () => {
     await site('/')
     const after = await status()
     assert.ok(after.cache !== null && before.cache !== null)
-    assert.ok(after.cache.hits > before.cache.hits)
+    assert.ok(after.pages.hits > before.pages.hits, 'the second request is answered from the kept page')
     assert.equal(after.cache.misses, before.cache.misses, 'the second request needs no upstream block')
     assert.ok(after.cache.hitRate > 0 && after.cache.hitRate <= 1)
     assert.ok(after.cache.bytes <= after.cache.capacityBytes, 'the 3 MiB cache holds less than the site')

@@ -45,8 +45,15 @@ export const cacheTouchIntervalMs = 60_000
 export const maxResolvedPaths = 4096
 /** Folder entries those kept paths may list in all: bounds their memory (~100 bytes per entry). */
 export const maxResolvedPathEntries = 200_000
+/** Files up to this size are kept whole as ready answers (a site's pages, styles, scripts, icons); larger ones are streamed. */
+export const maxWarmPageBytes = 256 * 1024
+/** Bytes of those whole answers kept in memory. */
+export const warmPagesBytes = 32 * 1024 * 1024
+/** Whole answers kept in memory: bounds their index whatever their sizes. */
+export const maxWarmPages = 8192
 
 assert.ok(headersTimeoutMs <= requestTimeoutMs, 'headers arrive within the whole-request timeout')
 assert.ok(maxConcurrentRequests <= maxConnections, 'every admitted request needs a connection')
 assert.ok(maxConcurrentRequests * readAheadBlocks * 1024 * 1024 <= 1024 * 1024 * 1024, 'blocks fetched ahead by all requests together stay within 1 GiB')
+assert.ok(maxWarmPageBytes * 16 <= warmPagesBytes, 'the warm pages hold many of the largest page')
 assert.ok(maxCachedBlockBytes <= defaultMemoryCacheBytes, 'the default memory tier can hold the largest cached block')

@@ -78,19 +78,27 @@ export class EdgeCache {
 
   /** The block's bytes if cached (counted as a hit), else undefined (counted as a miss). */
   async get (cid: CID): Promise<Uint8Array | undefined> {
+    const bytes = await this.lookUp(cid)
+    if (bytes === undefined) this.misses++
+    else this.hits++
+    return bytes
+  }
+
+  /** The block's bytes if cached, else undefined; not counted (for copies the gateway makes itself). */
+  async read (cid: CID): Promise<Uint8Array | undefined> {
+    return await this.lookUp(cid)
+  }
+
+  private async lookUp (cid: CID): Promise<Uint8Array | undefined> {
     const key = keyOf(cid)
     const hot = this.memory.get(key)
     if (hot !== undefined) {
       const entry = this.disk.get(key)
       if (entry !== undefined) this.touch(key, entry)
-      this.hits++
       return hot
     }
     const entry = this.disk.get(key)
-    if (entry === undefined) {
-      this.misses++
-      return undefined
-    }
+    if (entry === undefined) return undefined
     let bytes: Uint8Array | undefined
     try {
       bytes = new Uint8Array(await readFile(this.pathOf(key)))
@@ -104,12 +112,10 @@ export class EdgeCache {
         this.disk.delete(key)
         await rm(this.pathOf(key), { force: true }).catch(() => {})
       }
-      this.misses++
       return undefined
     }
     this.remember(key, bytes)
     this.touch(key, entry)
-    this.hits++
     return bytes
   }
 
@@ -258,6 +264,15 @@ export function memoryFirstGetter (cache: EdgeCache, upstream: BlockGetter): Blo
     cache.keepInMemory(cid, bytes)
     return bytes
   }
+}
+
+/**
+ * A block getter that reads `cache` first (not counted, nothing stored), else asks `upstream`:
+ * the gateway's hot copies of content it served are made from the blocks it already holds
+ * instead of fetching them from providers again.
+ */
+export function cacheFirstGetter (cache: EdgeCache, upstream: BlockGetter): BlockGetter {
+  return async (cid, signal) => await cache.read(cid) ?? await upstream(cid, signal)
 }
 
 /** One key per block: the CIDv1 string (base32, lower case, safe as a file name everywhere). */

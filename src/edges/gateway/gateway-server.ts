@@ -25,6 +25,7 @@ import { isDnsQueryTarget, routeRequest } from './route.ts'
 import { serveDnsQuery, type DnsQueryHandler } from './doh.ts'
 import type { DnsStats } from '../dns/dns-answerer.ts'
 import { serveContent } from './serve-content.ts'
+import { WarmPages } from './warm-pages.ts'
 
 /**
  * Looks up what a `.key` name points at. Throws `NameNotFoundError` (404) or
@@ -77,6 +78,8 @@ export interface GatewayStatus {
   aborted: number
   /** The edge cache's counters, or null without a cache. */
   cache: CacheStats | null
+  /** Small files kept whole as ready answers: how many, their bytes, and the requests they answered. */
+  pages: { pages: number, bytes: number, hits: number }
   /** Completed responses by HTTP status code. */
   byStatus: Record<string, number>
   /** Hot content: thresholds, the busiest roots, and the copy decisions made. */
@@ -105,6 +108,7 @@ export class GatewayServer {
   private readonly startedMs = Date.now()
   private readonly byStatus = new Map<number, number>()
   private readonly paths = new ResolvedPaths()
+  private readonly pages = new WarmPages()
   private requests = 0
   private active = 0
   private aborted = 0
@@ -164,6 +168,7 @@ export class GatewayServer {
       active: this.active,
       aborted: this.aborted,
       cache: this.cache?.stats() ?? null,
+      pages: this.pages.stats(),
       byStatus: Object.fromEntries([...this.byStatus].sort((a, b) => a[0] - b[0]).map(([code, n]) => [String(code), n])),
       ...(this.hot === undefined ? {} : { hot: this.hot.status() }),
       ...(this.dnsStats === undefined ? {} : { dns: this.dnsStats() })
@@ -206,22 +211,19 @@ export class GatewayServer {
       await serveDnsQuery(req, res, this.dns, new URLSearchParams(target.slice('/dns-query?'.length)))
       return
     }
+    const { route, query } = routeRequest(req.headers.host, target)
     const forward = this.forward
-    if (forward !== undefined) {
-      const early = routeRequest(req.headers.host, req.url ?? '/')
-      if (early.route?.kind === 'name') {
-        const path = `/${early.route.segments.map(encodeURIComponent).join('/')}${early.route.trailingSlash && early.route.segments.length > 0 ? '/' : ''}`
-        if (await forward.isServicePath(early.route.name, path, signal)) {
-          await forwardToService(forward, req, res, `key://${early.route.name}${path}${early.query.size > 0 ? `?${early.query.toString()}` : ''}`, signal)
-          return
-        }
+    if (forward !== undefined && route?.kind === 'name') {
+      const path = `/${route.segments.map(encodeURIComponent).join('/')}${route.trailingSlash && route.segments.length > 0 ? '/' : ''}`
+      if (await forward.isServicePath(route.name, path, signal)) {
+        await forwardToService(forward, req, res, `key://${route.name}${path}${query.size > 0 ? `?${query.toString()}` : ''}`, signal)
+        return
       }
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       throw new MethodNotAllowedError(`method ${String(req.method).slice(0, 16)} is not served; the gateway answers GET and HEAD`)
     }
     const head = req.method === 'HEAD'
-    const { route, query } = routeRequest(req.headers.host, req.url ?? '/')
     if (route === undefined) {
       throw new NotFoundError('nothing here: the gateway serves /ipfs/<cid>/<path>, /key/<name>.key/<path>, and any path with Host: <name>.key')
     }
@@ -239,7 +241,7 @@ export class GatewayServer {
       cacheControl = `public, max-age=${immutableMaxAgeSeconds}, immutable`
     }
     this.hot?.record(root)
-    await serveContent(res, { head, headers: req.headers, route, query, root, cacheControl }, { get: this.get(root), signal, watchdog, paths: this.paths })
+    await serveContent(res, { head, headers: req.headers, route, query, root, cacheControl }, { get: this.get(root), signal, watchdog, paths: this.paths, pages: this.pages })
   }
 
   /** Answers an error with its status, or cuts the connection when the body had begun. */

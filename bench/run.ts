@@ -1,13 +1,14 @@
 /**
  * `npm run bench`: every performance target of the open issues, measured on this machine in one
  * run, printed as a table with the target and the physical anchor beside each figure.
- * Options: --registrations N (default 10000), --quick (smaller runs), --only ledger|content|gateway|urp|browser|dns|compute|compute-content
+ * Options: --registrations N (default 10000), --quick (smaller runs), --only ledger|content|gateway|urp|browser|dns|compute|compute-content|compute-market
  * (one part alone; the default runs all; `--only gateway` is the gateway rows of content alone), --json (the rows as JSON on stdout instead of the table).
  */
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { computeBench } from './compute.ts'
 import { computeContentBench } from './compute-content.ts'
+import { computeMarketBench } from './compute-market.ts'
 import { contentBench } from './content.ts'
 import { urpBench } from './urp.ts'
 import { browserBench } from './browser.ts'
@@ -21,7 +22,7 @@ const flag = (name: string, fallback: number): number => {
   return i >= 0 ? Number(args[i + 1]) : fallback
 }
 
-const parts = ['ledger', 'content', 'gateway', 'urp', 'browser', 'dns', 'compute', 'compute-content']
+const parts = ['ledger', 'content', 'gateway', 'urp', 'browser', 'dns', 'compute', 'compute-content', 'compute-market']
 const onlyAt = args.indexOf('--only')
 const only = onlyAt >= 0 ? args[onlyAt + 1] : undefined
 if (only !== undefined && !parts.includes(only)) {
@@ -40,6 +41,7 @@ if (runs('browser')) rows.push(...await browserBench({ quick, log }))
 if (runs('dns')) rows.push(...await dnsBench({ quick, log }))
 if (runs('compute')) rows.push(...await computeBench({ quick, log }))
 if (runs('compute-content')) rows.push(...await computeContentBench({ quick, log }))
+if (runs('compute-market')) rows.push(...await computeMarketBench({ quick, log }))
 
 if (args.includes('--json')) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`)
 else printTable(rows)

@@ -33,6 +33,8 @@ import { Replicator } from '../services/replication/replicator.ts'
 import { RoutingPools } from '../services/routing/index.ts'
 import { ComputeHost } from '../services/compute/index.ts'
 import { TaskContent } from '../services/compute/task-content.ts'
+import { UnavailableError } from '../foundations/errors.ts'
+import { checkpointPinWaitMs } from '../services/compute/constants.ts'
 import { NodeWallet } from '../services/ledger/node-wallet.ts'
 import { ServiceHost } from '../services/service/index.ts'
 import { serveBlocks } from '../services/storage/block-protocol.ts'
@@ -138,7 +140,12 @@ export async function startCompute (ctx: RoleContext, opts: { cores: number, mem
   const wallet = new NodeWallet(ctx.ledger, ctx.key)
   const content = new TaskContent({
     client: new KeynetClient({ directory: new LedgerDirectory(ctx.ledger), host: ctx.p2p, faults: ctx.faults }),
-    send: body => { wallet.send(body) },
+    send: body => wallet.send(body),
+    committed: async id => {
+      const s = await ctx.ledger.txStatus(id, checkpointPinWaitMs)
+      if (s.status !== 'committed') throw new UnavailableError(`the pin transaction ${id} was not committed within ${checkpointPinWaitMs} ms`)
+      if (s.error !== undefined) throw new UnavailableError(`the pin transaction ${id} failed: ${s.error.name}: ${s.error.message}`)
+    },
     dir: join(ctx.dataDir, 'checkpoints'),
     log: ctx.log
   })

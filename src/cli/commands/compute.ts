@@ -43,6 +43,8 @@ interface TaskRecord {
   state?: 'running' | 'done'
   /** The latest checkpoint stored on the network: `keynet compute run … --resume <cid>` goes on from it. */
   checkpoint?: string
+  /** Where the time went (ms): opening the escrow, the replicated run, settling on the ledger. */
+  timings?: { escrowMs: number, runMs: number, settleMs: number }
 }
 
 /** Longest note (the first line of a provider's stderr) kept in a task record. */
@@ -91,8 +93,10 @@ export function computeCommands (program: Command, globals: () => GlobalOptions)
       const signer = onMarket ? (await ctx.signer()).key : undefined
       const market = onMarket ? await marketOffers(ctx, o.region) : undefined
       const id = taskId(spec, signer === undefined ? 'cli' : clientAddress(signer), Date.now())
+      const escrowStarted = performance.now()
       const chainId = signer === undefined ? '' : (await ctx.trustedGenesis(ctx.api())).chainId
       const escrow = signer === undefined || market === undefined ? undefined : await openTaskEscrow(ctx, signer, id, spec, market)
+      const escrowMs = performance.now() - escrowStarted
       if (escrow !== undefined) process.stderr.write(`compute: task ${id} escrow ${escrow.escrow} for ${escrow.assigned.length} providers × ${escrow.units} core-seconds and a tie-breaker\n`)
       const providers = escrow !== undefined ? escrow.peers : (o.provider ?? []).map(a => {
         const peer = multiaddr(a).getComponents().find(c => c.name === 'p2p')?.value
@@ -125,6 +129,7 @@ export function computeCommands (program: Command, globals: () => GlobalOptions)
             running(e.cid)
           }
         }
+        const runStarted = performance.now()
         const result = await new ComputeClient({ host }).runVerified({
           taskId: id, spec, offers, module, input, secretSeed: randomBytes(32), checkpointEveryMs: spec.checkpointEveryMs, onProgress,
           ...(moduleSource.ref === undefined ? {} : { moduleRef: moduleSource.ref }),
@@ -132,7 +137,9 @@ export function computeCommands (program: Command, globals: () => GlobalOptions)
           ...(resumeFrom === undefined ? {} : { resumeFrom }),
           ...(escrow === undefined ? {} : { reportTaskId: id })
         })
+        const runMs = performance.now() - runStarted
         const ledger = signer === undefined || market === undefined || escrow === undefined ? undefined : await settleTask(ctx, signer, id, chainId, escrow.assigned, result.reports, market)
+        const settleMs = performance.now() - runStarted - runMs
         const record: TaskRecord = {
           id,
           module: spec.module.toString(),
@@ -155,7 +162,8 @@ export function computeCommands (program: Command, globals: () => GlobalOptions)
           at: new Date().toISOString(),
           state: 'done',
           ...(lastCheckpoint === undefined ? {} : { checkpoint: lastCheckpoint }),
-          ...(ledger === undefined ? {} : { ledger })
+          ...(ledger === undefined ? {} : { ledger }),
+          timings: { escrowMs: Math.round(escrowMs), runMs: Math.round(runMs), settleMs: Math.round(settleMs) }
         }
         writeFileSync(join(dir, `${id}.json`), JSON.stringify(record, null, 2))
         if (result.outcome.kind !== 'accepted' || result.output === undefined) {

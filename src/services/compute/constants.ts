@@ -60,6 +60,8 @@ export const maxPinnedCheckpoints = 256
 export const checkpointReleaseCheckMs = 2_000
 /** An unpin sent and not yet committed is not sent again for this long. */
 export const unpinRetryMs = 15_000
+/** Longest wait for a checkpoint's pin to commit before the checkpoint is handed over inline instead. */
+export const checkpointPinWaitMs = 10_000
 /** A checkpoint whose pin never reached the ledger is forgotten after this long (its holders drop it on restart). */
 export const unconfirmedPinForgetMs = 120_000
 

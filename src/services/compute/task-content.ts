@@ -27,8 +27,10 @@ import {
 export interface TaskContentInit {
   /** A content client over the node's own ledger view and libp2p host. */
   client: Pick<KeynetClient, 'blocks' | 'upload' | 'directory'>
-  /** Sends a transaction from the runner's key (pins and unpins); throws why it was refused. */
-  send: (body: TxBody) => void
+  /** Sends a transaction from the runner's key (pins and unpins) and returns its id; throws why it was refused. */
+  send: (body: TxBody) => string
+  /** Resolves once transaction `id` is final and applied; throws when it failed or did not commit in time. */
+  committed: (id: string) => Promise<void>
   /** Where checkpoints are staged for upload and the list of the runner's pins is kept. */
   dir: string
   log?: (line: string) => void
@@ -102,11 +104,14 @@ export class TaskContent {
       rmSync(staged, { force: true })
     }
     const cid = result.root.toString()
-    // Its holders serve it at once; the pin keeps them holding it (and gets it repaired).
+    // The pin keeps its holders holding it (and gets it repaired). The CID is handed out only once
+    // the pin is final: a runner killed just after reporting it must not leave an unpinned
+    // checkpoint, which holders drop as content the ledger does not record.
     const replicas = Math.min(checkpointReplicas, result.holders.length)
-    this.init.send({ type: 'content-pin', cid, replicas, regions: Math.min(replicas, result.regions), holders: result.holders.map(h => fromHex(h.address)) })
+    const pinTx = this.init.send({ type: 'content-pin', cid, replicas, regions: Math.min(replicas, result.regions), holders: result.holders.map(h => fromHex(h.address)) })
     this.pins = pinStored(this.pins, run, cid, Date.now(), rules)
     this.save()
+    await this.init.committed(pinTx)
     return cid
   }
 

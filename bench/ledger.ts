@@ -25,7 +25,7 @@ export interface BenchRow { group: string, metric: string, value: string, target
 
 
 /** The measured network: 4 validators and nothing else. */
-const devnetSize = ['--validators', '4', '--storage', '0', '--no-gateway']
+const devnetSize = ['--validators', '4', '--storage', '0', '--compute', '0', '--no-gateway']
 
 /**
  * CPU seconds the given processes have used so far (user + system, from /proc; Linux only,

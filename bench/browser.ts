@@ -156,7 +156,7 @@ export async function browserBench (opts: BrowserBenchOptions): Promise<BenchRow
   let warmBrowser: KeyBrowser | undefined
   try {
     log('bench: browser: starting a devnet: 1 validator, 3 storage providers, a gateway…')
-    await keynet(home, ['devnet', 'up', '--validators', '1', '--storage', '3', '--timeout', '120000'])
+    await keynet(home, ['devnet', 'up', '--validators', '1', '--storage', '3', '--compute', '0', '--timeout', '120000'])
     const file = JSON.parse(readFileSync(join(home, 'devnet', 'devnet.json'), 'utf8')) as DevnetFile
     const gateway = file.nodes.find(n => n.http !== undefined)?.http
     if (gateway === undefined) throw new Error('the devnet has no gateway')

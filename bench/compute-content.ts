@@ -61,7 +61,7 @@ export async function computeContentBench (opts: ComputeContentBenchOptions): Pr
   try {
     const built = await buildExamples()
     log('bench: compute-content: starting a devnet: 1 validator, 2 storage providers, 2 compute nodes…')
-    keynetSync(home, ['devnet', 'up', '--validators', '1', '--storage', '2', '--no-gateway', '--timeout', '120000'])
+    keynetSync(home, ['devnet', 'up', '--validators', '1', '--storage', '2', '--compute', '0', '--no-gateway', '--timeout', '120000'])
     const devnet = JSON.parse(readFileSync(join(home, 'devnet', 'devnet.json'), 'utf8')) as DevnetFile
     // (Re)starts compute node i; a restarted node keeps its key, so its funded account too.
     const startNode = async (i: number): Promise<{ child: ChildProcess, addr: string, peer: string, address: string }> => {

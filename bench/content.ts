@@ -251,7 +251,7 @@ export async function contentBench (opts: ContentBenchOptions): Promise<BenchRow
       mkdirSync(home)
       homes.push(home)
       log('bench: starting a devnet: 1 validator, 3 storage providers, a gateway…')
-      const up = await keynet(home, ['devnet', 'up', '--validators', '1', '--storage', '3', '--timeout', '120000'])
+      const up = await keynet(home, ['devnet', 'up', '--validators', '1', '--storage', '3', '--compute', '0', '--timeout', '120000'])
       log(`bench:   up in ${fmt(up.ms / 1000, 1)} s`)
       await gatewayTtfb(r, home, readDevnet(join(home, 'devnet')), work, log)
       r.machine += `; load ${fmt(loadavg()[0] ?? 0, 1)} at the end`
@@ -270,7 +270,7 @@ export async function contentBench (opts: ContentBenchOptions): Promise<BenchRow
     mkdirSync(homeA)
     homes.push(homeA)
     log('bench: starting a devnet: 1 validator, 3 storage providers, a gateway…')
-    const upA = await keynet(homeA, ['devnet', 'up', '--validators', '1', '--storage', '3', '--timeout', '120000'])
+    const upA = await keynet(homeA, ['devnet', 'up', '--validators', '1', '--storage', '3', '--compute', '0', '--timeout', '120000'])
     log(`bench:   up in ${fmt(upA.ms / 1000, 1)} s`)
     const fileA = readDevnet(join(homeA, 'devnet'))
     const apiA = fileA.nodes[0]!.api
@@ -639,7 +639,7 @@ async function repair (r: Results, homes: string[], blob: string, size: number, 
   mkdirSync(home)
   homes.push(home)
   log('bench: repair: starting a devnet of 1 validator, 4 storage providers, a 10 s provider timeout…')
-  await keynet(home, ['devnet', 'up', '--validators', '1', '--storage', '4', '--no-gateway', '--provider-timeout', String(repairTimeoutMs), '--timeout', '120000'])
+  await keynet(home, ['devnet', 'up', '--validators', '1', '--storage', '4', '--compute', '0', '--no-gateway', '--provider-timeout', String(repairTimeoutMs), '--timeout', '120000'])
   const file = readDevnet(join(home, 'devnet'))
   const api = file.nodes[0]!.api
   const put = await keynetJson<{ cid: string, holders: Array<{ address: string }> }>(home, ['put', blob, '--replicas', '3'])

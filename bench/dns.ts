@@ -135,7 +135,7 @@ export async function dnsBench (opts: { quick?: boolean, log: (line: string) => 
   const rows: BenchRow[] = []
   try {
     log('bench: starting a devnet of 1 validator and the gateway…')
-    keynetSync(home, ['devnet', 'up', '--validators', '1', '--storage', '0', '--dns-port', '0'])
+    keynetSync(home, ['devnet', 'up', '--validators', '1', '--storage', '0', '--compute', '0', '--dns-port', '0'])
     const file = readDevnet(dir) as DevnetFile
     const gateway = file.nodes.find(n => n.roles.includes('gateway'))!
     const dnsPort = Number(gateway.dns!.slice(gateway.dns!.lastIndexOf(':') + 1))

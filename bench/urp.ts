@@ -319,7 +319,7 @@ export async function urpBench (opts: { quick: boolean, log: (line: string) => v
   const rows: BenchRow[] = []
   const home = mkdtempSync(join(tmpdir(), 'keynet-bench-urp-'))
   const dir = join(home, 'devnet')
-  const upArgs = ['devnet', 'up', '--validators', '1', '--storage', '5', '--no-gateway', '--timeout', '150000']
+  const upArgs = ['devnet', 'up', '--validators', '1', '--storage', '5', '--compute', '0', '--no-gateway', '--timeout', '150000']
   const backends: Backend[] = []
   const clients: Array<{ close: () => Promise<void> }> = []
   const stopped: number[] = []

@@ -3,7 +3,7 @@
 // proxy in front of a real node's API slips such a transaction in before the CLI's first
 // submission, and the CLI signs again with the next nonce instead of failing.
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -11,12 +11,11 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { toHex } from '../../src/foundations/bytes.ts'
 import { addressOf, generateKeyPair } from '../../src/foundations/crypto.ts'
-import { devnetParams, genesisToJson } from '../../src/core/ledger/genesis.ts'
 import { encodeSignedTx, signTx, txId } from '../../src/core/ledger/tx.ts'
 import { ApiClient } from '../../src/edges/api/client.ts'
 import { CliContext } from '../../src/cli/context.ts'
-import { startNode, type RunningNode } from '../../src/node/node.ts'
-import { loadOrCreateNodeKey } from '../../src/node/node-key.ts'
+import type { RunningNode } from '../../src/node/node.ts'
+import { startSoloNode } from './solo-node.ts'
 
 describe('CLI send: nonce taken by another transaction of the same key', { timeout: 60_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'keynet-cli-send-'))
@@ -31,18 +30,7 @@ describe('CLI send: nonce taken by another transaction of the same key', { timeo
   let competitor: Uint8Array | undefined
 
   before(async () => {
-    const dataDir = join(dir, 'node')
-    const key = loadOrCreateNodeKey(dataDir)
-    const genesisFile = join(dir, 'genesis.json')
-    writeFileSync(genesisFile, genesisToJson({
-      chainId,
-      time: Date.now(),
-      params: devnetParams,
-      validators: [{ name: 'solo', publicKey: key.publicKey, power: 1 }],
-      accounts: [{ address: addressOf(alice.publicKey), balance: 10_000_000 }]
-    }))
-    node = await startNode({ dataDir, roles: ['validator'], listen: ['/ip4/127.0.0.1/tcp/0'], announce: [], bootstrap: [], api: '127.0.0.1:0', genesisFile, log: () => {} })
-    api = new ApiClient(node.info.api)
+    ({ node, api } = await startSoloNode(dir, chainId, [{ address: addressOf(alice.publicKey), balance: 10_000_000 }]))
     // Forwards everything; before the first transaction submission it submits alice's competing
     // transaction with the nonce the CLI just read.
     proxy = createServer((req, res) => {

@@ -2,7 +2,7 @@
 // process): a genuine answer verifies, and every way of bending one is refused — another name's
 // proof, an edited entry, another validator set, another chain, and a header too old to trust.
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
@@ -10,13 +10,13 @@ import { fromHex, toHex } from '../../src/foundations/bytes.ts'
 import { addressOf, generateKeyPair } from '../../src/foundations/crypto.ts'
 import { decode, encode } from '../../src/foundations/encoding.ts'
 import { ProofInvalidError } from '../../src/foundations/errors.ts'
-import { devnetParams, genesisFromJson, genesisToJson } from '../../src/core/ledger/genesis.ts'
+import { genesisFromJson } from '../../src/core/ledger/genesis.ts'
 import { encodeSignedTx, signTx, txId } from '../../src/core/ledger/tx.ts'
 import type { Genesis, NameEntry } from '../../src/core/ledger/types.ts'
 import { verifyNameProof } from '../../src/core/light-client/verify-name.ts'
 import { ApiClient } from '../../src/edges/api/client.ts'
-import { startNode, type RunningNode } from '../../src/node/node.ts'
-import { loadOrCreateNodeKey } from '../../src/node/node-key.ts'
+import type { RunningNode } from '../../src/node/node.ts'
+import { startSoloNode } from './solo-node.ts'
 
 describe('light client: verifyNameProof', { timeout: 60_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'keynet-light-client-'))
@@ -27,18 +27,7 @@ describe('light client: verifyNameProof', { timeout: 60_000 }, () => {
   let genesis: Genesis
 
   before(async () => {
-    const dataDir = join(dir, 'node')
-    const key = loadOrCreateNodeKey(dataDir)
-    const genesisFile = join(dir, 'genesis.json')
-    writeFileSync(genesisFile, genesisToJson({
-      chainId,
-      time: Date.now(),
-      params: devnetParams,
-      validators: [{ name: 'solo', publicKey: key.publicKey, power: 1 }],
-      accounts: [{ address: addressOf(alice.publicKey), balance: 10_000_000 }]
-    }))
-    node = await startNode({ dataDir, roles: ['validator'], listen: ['/ip4/127.0.0.1/tcp/0'], announce: [], bootstrap: [], api: '127.0.0.1:0', genesisFile, log: () => {} })
-    api = new ApiClient(node.info.api)
+    ({ node, api } = await startSoloNode(dir, chainId, [{ address: addressOf(alice.publicKey), balance: 10_000_000 }]))
     genesis = genesisFromJson(JSON.stringify(await api.genesis()))
     const register = encodeSignedTx(signTx({ chainId, from: alice.publicKey, nonce: 0, fee: 10, body: { type: 'name-register', name: 'proven.key', terms: 1, records: { text: { hello: 'world' } } } }, alice.secretKey))
     await api.submitTx(register)

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { createHash, hash } from 'node:crypto'
 
 /** SHA-256, the one hash of the protocol (block ids, tx ids, state map, owner ids). */
 export function sha256 (...parts: Uint8Array[]): Uint8Array {
@@ -8,3 +8,12 @@ export function sha256 (...parts: Uint8Array[]): Uint8Array {
 }
 
 export const hashBytes = 32
+
+/**
+ * SHA-256 of one byte array by the one-shot call, for hot loops (the commitment tree hashes
+ * millions of segments). The result may be a view into a shared pool: `set()` it into your own
+ * array or copy it; do not keep it or use its `.buffer`.
+ */
+export function sha256Transient (bytes: Uint8Array): Uint8Array {
+  return hash('sha256', bytes, 'buffer')
+}

@@ -10,9 +10,8 @@
  * be built in steps (`commitmentSteps`) so a holder builds it without holding up what else it
  * serves, and encoded (`encodeCommitmentTree`) so it is built once per pin, not once per start.
  */
-import { hash } from 'node:crypto'
 import { equalBytes } from '../../foundations/bytes.ts'
-import { hashBytes, sha256 } from '../../foundations/hash.ts'
+import { hashBytes, sha256, sha256Transient } from '../../foundations/hash.ts'
 import { auditSegmentBytes, maxDealSegments } from './constants.ts'
 import { MalformedMessageError } from '../../foundations/errors.ts'
 
@@ -42,7 +41,7 @@ export function blockLeafHashes (bytes: Uint8Array): Uint8Array {
     const from = k * auditSegmentBytes
     const to = Math.min(from + auditSegmentBytes, bytes.byteLength)
     input.set(bytes.subarray(from, to), 1)
-    out.set(hash('sha256', input.subarray(0, 1 + to - from), 'buffer'), k * hashBytes)
+    out.set(sha256Transient(input.subarray(0, 1 + to - from)), k * hashBytes)
   }
   return out
 }
@@ -178,7 +177,7 @@ function * partsSteps (blocks: ReadonlyArray<BlockLeaves>): Generator<void, Comm
       const to = (i >> 1) * hashBytes
       if (i + 1 < width) {
         node.set(level.subarray(i * hashBytes, (i + 2) * hashBytes), 1)
-        next.set(hash('sha256', node, 'buffer'), to)
+        next.set(sha256Transient(node), to)
         if (++done % hashesPerStep === 0) yield
       } else {
         next.set(level.subarray(i * hashBytes, (i + 1) * hashBytes), to) // an odd node moves up unchanged
